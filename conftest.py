@@ -1,0 +1,59 @@
+"""Test session set-up: a temporary PREFECT_HOME, one Prefect test server, a simulator port.
+
+Everything is set in the environment so notebooks run by nbmake (separate kernels) and
+CLI subprocesses share the same temporary Prefect server and never touch `~/.prefect`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+import pytest
+
+_stack = contextlib.ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # pragma: no cover - no xdist here, but be safe
+        return
+    home = tempfile.mkdtemp(prefix="github-stars-prefect-home-")
+    os.environ["PREFECT_HOME"] = home
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
+    os.environ.pop("GITHUB_TOKEN", None)
+    os.environ.pop("GITHUB_API_URL", None)
+    from github_stars.simulator import free_port
+
+    os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
+    if os.environ.get("PREFECT_API_URL"):
+        return  # a server given from outside (e.g. the Binder start script)
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    _stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+    os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stack.close()
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The session's simulator (started once; pipeline pointed at it)."""
+    from github_stars.simulator import start_simulator
+
+    sim = start_simulator()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(simulator):
+    """The simulator with default knobs and an empty request log, for one test."""
+    simulator.reset(settings=True)
+    simulator.activate()
+    return simulator

@@ -1,0 +1,64 @@
+"""`python -m github_stars [OWNER/REPO ...]`: run the finished pipeline and report stars."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from github_stars import config
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m github_stars",
+        description="Report GitHub star counts with a resilient Prefect pipeline. Without "
+        "GITHUB_API_URL it uses the bundled local GitHub API simulator (snapshot data).",
+    )
+    parser.add_argument("repos", nargs="*", metavar="OWNER/REPO",
+                        help=f"repositories (default: {' '.join(config.DEFAULT_REPOS)})")
+    parser.add_argument("--live", action="store_true",
+                        help=f"use the real API at {config.LIVE_API_URL} (GITHUB_TOKEN if set)")
+    parser.add_argument("--csv", type=Path, metavar="PATH", help="write the results as CSV")
+    parser.add_argument("--chart", type=Path, metavar="PATH", help="write a PNG bar chart")
+    parser.add_argument("--max-wait", type=float, metavar="SECONDS",
+                        help="longest rate-limit wait to accept (default 60)")
+    return parser.parse_args(argv)
+
+
+def choose_api(live: bool) -> str:
+    """Point the pipeline at the real API, the configured one, or the bundled simulator."""
+    if live:
+        os.environ["GITHUB_API_URL"] = config.LIVE_API_URL
+        return "Using the live GitHub API."
+    if os.environ.get("GITHUB_API_URL"):
+        return f"Using the GitHub API at {config.api_base_url()}."
+    from github_stars.simulator import start_simulator
+    from github_stars.simulator.snapshot import SNAPSHOT_DATE
+
+    sim = start_simulator()
+    return (f"Using the local GitHub API simulator at {sim.url}: figures come from a snapshot "
+            f"dated {SNAPSHOT_DATE}, not live (use --live for the real API).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.max_wait is not None:
+        os.environ["GITHUB_STARS_MAX_WAIT"] = str(args.max_wait)
+    print(choose_api(args.live), file=sys.stderr, flush=True)
+
+    from github_stars.pipeline import show_stars
+
+    results = show_stars(args.repos or config.DEFAULT_REPOS)
+    for result in results:
+        print(result.line(), flush=True)
+    if args.csv or args.chart:
+        from github_stars.report import save_results
+
+        save_results(results, args.csv, args.chart)
+    return 1 if any(not r.ok for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The one place that talks to the GitHub REST API.
+
+`fetch_repo` makes one request and turns every outcome into data or a typed error;
+`get_repo` adds polite waiting when the API says so (`Retry-After`, rate-limit reset).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from github_stars import config
+from github_stars.errors import (
+    BadResponse,
+    RateLimited,
+    RateLimitWaitTooLong,
+    RepoNotFound,
+    TransientError,
+    UnexpectedStatus,
+)
+from github_stars.repo_names import validate_repo_name
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_RATE_LIMIT_WAITS = 3
+
+
+def request_headers() -> dict[str, str]:
+    """Headers GitHub expects; adds `Authorization` only when `GITHUB_TOKEN` is set."""
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": config.USER_AGENT,
+    }
+    token = config.github_token()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def make_http_client(timeout: httpx.Timeout = TIMEOUT) -> httpx.Client:
+    """An httpx client for the configured API: explicit timeouts, follows 301 renames."""
+    return httpx.Client(
+        base_url=config.api_base_url(),
+        headers=request_headers(),
+        timeout=timeout,
+        follow_redirects=True,
+    )
+
+
+def rate_limit_wait(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds to wait if `response` is a rate-limit refusal, else None."""
+    if response.status_code not in (403, 429):
+        return None
+    retry_after = response.headers.get("Retry-After")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            return 60.0
+    if response.headers.get("X-RateLimit-Remaining") == "0":
+        reset = response.headers.get("X-RateLimit-Reset")
+        now = time.time() if now is None else now
+        try:
+            return max(0.0, float(reset) - now) if reset else 60.0
+        except ValueError:
+            return 60.0
+    if response.status_code == 429:
+        return 60.0  # GitHub's advice for secondary limits without a header: wait a minute
+    return None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("message", "")).strip()
+    except (ValueError, AttributeError):
+        return ""
+
+
+def parse_repo(response: httpx.Response, full_name: str) -> dict[str, Any]:
+    """The repository JSON of a 2xx response, or `BadResponse` saying what is wrong."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        kind = response.headers.get("Content-Type", "unknown content type")
+        raise BadResponse(
+            f"{full_name}: response is not valid JSON ({kind}, {len(response.content)} bytes)"
+        ) from exc
+    if not isinstance(body, dict):
+        raise BadResponse(f"{full_name}: expected a JSON object, got {type(body).__name__}")
+    stars = body.get("stargazers_count")
+    if not isinstance(stars, int) or isinstance(stars, bool):
+        raise BadResponse(f"{full_name}: response has no integer 'stargazers_count'")
+    return body
+
+
+@functools.lru_cache(maxsize=4)
+def _pooled_client(base_url: str, token: str | None) -> httpx.Client:
+    # One pooled client per API and identity, shared by all threads (httpx.Client is
+    # thread-safe). The token is part of the in-memory key only; it is never persisted.
+    return make_http_client()
+
+
+def shared_client() -> httpx.Client:
+    """The pooled client for the API and token configured right now."""
+    return _pooled_client(config.api_base_url(), config.github_token())
+
+
+def fetch_repo(full_name: str, http: httpx.Client | None = None) -> dict[str, Any]:
+    """One `GET /repos/{owner}/{repo}`: the repository JSON or a typed error."""
+    name = validate_repo_name(full_name)
+    http = http or shared_client()
+    try:
+        response = http.get(f"/repos/{name}")
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{name}: timed out ({type(exc).__name__})") from None
+    except httpx.TransportError as exc:
+        raise TransientError(f"{name}: connection failed ({type(exc).__name__}: {exc})") from None
+    status = response.status_code
+    if response.is_success:
+        return parse_repo(response, name)
+    if status == 404:
+        raise RepoNotFound(f"{name}: not found (404)")
+    wait = rate_limit_wait(response)
+    if wait is not None:
+        detail = _message(response) or "rate limit exceeded"
+        raise RateLimited(f"{name}: rate limited ({status}: {detail})", wait_seconds=wait)
+    if status >= 500:
+        raise TransientError(f"{name}: server error {status}")
+    detail = _message(response)
+    raise UnexpectedStatus(f"{name}: HTTP {status}" + (f" ({detail})" if detail else ""))
+
+
+def get_repo(
+    full_name: str,
+    *,
+    before_request: Callable[[], None] | None = None,
+    max_wait: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """`fetch_repo`, waiting as told when rate limited (at most `max_wait` s per wait).
+
+    `before_request` runs before every request (the pipeline takes a rate-limit slot there).
+    A wait longer than `max_wait` raises `RateLimitWaitTooLong` instead of sleeping.
+    """
+    max_wait = config.max_rate_limit_wait() if max_wait is None else max_wait
+    for _ in range(MAX_RATE_LIMIT_WAITS + 1):
+        if before_request is not None:
+            before_request()
+        try:
+            return fetch_repo(full_name)
+        except RateLimited as exc:
+            if exc.wait_seconds > max_wait:
+                raise RateLimitWaitTooLong(
+                    f"{exc} - asked to wait {exc.wait_seconds:.0f} s, more than the maximum "
+                    f"of {max_wait:.0f} s (set GITHUB_STARS_MAX_WAIT to wait longer)"
+                ) from None
+            sleep(exc.wait_seconds)
+            last = exc
+    raise last

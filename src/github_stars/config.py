@@ -1,0 +1,57 @@
+"""Settings read from the environment at call time (never cached, never logged)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+LIVE_API_URL = "https://api.github.com"
+DEFAULT_REPOS = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
+RATE_LIMIT_NAME = "github-api"
+USER_AGENT = "resilient-pipelines-github-stars/0.1"
+
+
+def api_base_url() -> str:
+    """Base URL of the GitHub API: `GITHUB_API_URL`, else the real API."""
+    return os.environ.get("GITHUB_API_URL", "").rstrip("/") or LIVE_API_URL
+
+
+def github_token() -> str | None:
+    """The token from `GITHUB_TOKEN`, if any. Only `client.py` sends it; nothing prints it."""
+    return os.environ.get("GITHUB_TOKEN") or None
+
+
+def max_rate_limit_wait() -> float:
+    """Longest wait (s) we accept when the API says `Retry-After`/reset: `GITHUB_STARS_MAX_WAIT`."""
+    return float(os.environ.get("GITHUB_STARS_MAX_WAIT", "60"))
+
+
+def retry_base_delay() -> float:
+    """Base of the exponential retry backoff in seconds: `GITHUB_STARS_RETRY_DELAY` (default 1)."""
+    return float(os.environ.get("GITHUB_STARS_RETRY_DELAY", "1"))
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    """A global concurrency limit used as a rate limit: burst `limit`, refill `per_second`."""
+
+    limit: int
+    per_second: float
+
+
+def rate_budget() -> RateBudget:
+    """The request budget for the configured API.
+
+    Real GitHub: 60 requests/hour without a token (limit 60, decay 60/3600 ~ 0.016 slots/s),
+    5,000/hour with one. Any other URL (the local simulator) gets 50 requests/s. Overridden
+    with `GITHUB_STARS_RATE_LIMIT` and `GITHUB_STARS_RATE_PER_SECOND`.
+    """
+    if os.environ.get("GITHUB_STARS_RATE_LIMIT"):
+        return RateBudget(
+            int(os.environ["GITHUB_STARS_RATE_LIMIT"]),
+            float(os.environ.get("GITHUB_STARS_RATE_PER_SECOND", "1")),
+        )
+    if api_base_url() != LIVE_API_URL:
+        return RateBudget(limit=50, per_second=50.0)
+    per_hour = 5000 if github_token() else 60
+    return RateBudget(limit=min(per_hour, 100), per_second=per_hour / 3600)

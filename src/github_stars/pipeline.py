@@ -1,0 +1,87 @@
+"""The finished pipeline of the tutorial: concurrent, retried, rate-limited and cached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import flow
+from prefect.futures import PrefectFuture
+
+from github_stars import config
+from github_stars.errors import GitHubStarsError
+from github_stars.rate_limiting import ensure_rate_limit
+from github_stars.repo_names import parse_repo_names
+from github_stars.tasks import fetch_stats, get_stars
+
+
+@dataclass
+class RepoResult:
+    """One repository's outcome: its stats and stars, or the reason it failed."""
+
+    repo: str
+    stars: int | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    error_kind: str | None = None
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def line(self) -> str:
+        """`owner/repo: N stars` or `owner/repo: error: <reason>`."""
+        if self.ok:
+            return f"{self.repo}: {self.stars} stars"
+        return f"{self.repo}: error: {self.error}"
+
+
+def _error_result(repo: str, exc: BaseException) -> RepoResult:
+    kind = exc.kind if isinstance(exc, GitHubStarsError) else type(exc).__name__
+    reason = str(exc)
+    prefix = f"{repo}: "
+    if reason.lower().startswith(prefix.lower()):  # our errors start with the name
+        reason = reason[len(prefix):]
+    return RepoResult(repo=repo, error=reason or kind, error_kind=kind)
+
+
+def _outcome(repo: str, stats_future: PrefectFuture, stars_future: PrefectFuture) -> RepoResult:
+    stats = stats_future.result(raise_on_failure=False)
+    if isinstance(stats, BaseException):
+        return _error_result(repo, stats)
+    stars = stars_future.result(raise_on_failure=False)
+    if isinstance(stars, BaseException):
+        return _error_result(repo, stars)
+    return RepoResult(repo=repo, stars=stars, stats=stats,
+                      cached=stats_future.state.name == "Cached")
+
+
+@flow(log_prints=True)
+def show_stars(github_repos: list[str] = config.DEFAULT_REPOS) -> list[RepoResult]:
+    """Flow: show how many stars each repository has; one failure never loses the others.
+
+    Invalid names are reported before any request; duplicates are fetched once. Returns
+    one `RepoResult` per distinct input, in input order.
+    """
+    parsed = parse_repo_names(github_repos)
+    if parsed.valid:
+        ensure_rate_limit()
+    stats_futures = fetch_stats.map(parsed.valid)
+    star_futures = get_stars.map(stats_futures)
+    fetched = {
+        name.lower(): _outcome(name, stats, stars)
+        for name, stats, stars in zip(parsed.valid, stats_futures, star_futures, strict=True)
+    }
+    results: list[RepoResult] = []
+    for raw in map(str, github_repos):
+        if raw in parsed.invalid:
+            results.append(RepoResult(repo=raw, error=parsed.invalid.pop(raw),
+                                      error_kind="invalid name"))
+        elif raw.strip().lower() in fetched:
+            results.append(fetched.pop(raw.strip().lower()))
+    for result in results:
+        print(result.line())
+    if not github_repos:
+        print("No repositories given.")
+    return results

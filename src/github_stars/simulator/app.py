@@ -1,0 +1,319 @@
+"""The GitHub API simulator: a Starlette app serving the snapshot with GitHub's behaviour.
+
+API routes: `GET /repos/{owner}/{repo}`, `GET /repositories/{id}`, `GET /rate_limit`.
+Control routes (not part of GitHub's API) under `/_simulator/`: `health`, `settings`
+(GET, PUT replaces, PATCH merges), `reset` (POST), `requests` and `stats` (GET).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from github_stars.simulator.settings import SimulatorSettings
+from github_stars.simulator.snapshot import (
+    RENAMED_REPOS,
+    SNAPSHOT_DATE,
+    load_snapshot,
+    repo_json,
+)
+
+DOCS = "https://docs.github.com/rest"
+SERVER_ERRORS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+PRIMARY_LIMIT_MESSAGE = (
+    "API rate limit exceeded for {who}. (But here's the good news: Authenticated requests "
+    "get a higher rate limit. Check out the documentation for more details.)"
+)
+SECONDARY_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
+
+
+@dataclass
+class RateWindow:
+    """A fixed primary-limit window for one identity, like GitHub's hourly reset."""
+
+    started: float
+    used: int = 0
+
+
+@dataclass
+class SimulatorState:
+    """Settings plus everything the simulator has seen since the last reset."""
+
+    settings: SimulatorSettings = field(default_factory=SimulatorSettings)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    attempts: Counter = field(default_factory=Counter)
+    windows: dict[str, RateWindow] = field(default_factory=dict)
+    recent: deque = field(default_factory=deque)
+    started_at: float = field(default_factory=time.time)
+
+    def reset(self, settings: SimulatorSettings | None = None) -> None:
+        self.log.clear()
+        self.attempts.clear()
+        self.windows.clear()
+        self.recent.clear()
+        if settings is not None:
+            self.settings = settings
+
+    def window_for(self, identity: str, now: float) -> RateWindow:
+        window = self.windows.get(identity)
+        if window is None or now >= window.started + self.settings.rate_limit_window:
+            window = self.windows[identity] = RateWindow(started=now)
+        return window
+
+    def rate_headers(self, identity: str, now: float) -> dict[str, str]:
+        window = self.window_for(identity, now)
+        limit = self.settings.rate_limit
+        reset = math.ceil(window.started + self.settings.rate_limit_window)
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - window.used)),
+            "X-RateLimit-Used": str(window.used),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Resource": "core",
+        }
+
+
+def _identity(request: Request) -> str:
+    auth = request.headers.get("Authorization", "")
+    if auth:  # never store the token itself, only a short digest
+        return "token:" + hashlib.sha256(auth.encode()).hexdigest()[:12]
+    return "ip:" + (request.client.host if request.client else "unknown")
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"message": message, "documentation_url": DOCS, "status": str(status)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _etag(body: dict[str, Any]) -> str:
+    return '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
+
+
+class ResetResponse(Response):
+    """Declares a long body, sends part of it and ends: the client sees a broken connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"id": 1, "na', "more_body": True})
+        raise ConnectionResetError("simulated connection reset")
+
+
+class GitHubSimulator:
+    """Request handling; one instance per server process."""
+
+    def __init__(self, settings: SimulatorSettings | None = None) -> None:
+        self.state = SimulatorState(settings=settings or SimulatorSettings())
+        self.repos = load_snapshot()
+        self.by_id = {repo.id: repo for repo in self.repos.values()}
+
+    # --- API routes -------------------------------------------------------------------
+    async def get_repo(self, request: Request) -> Response:
+        owner = request.path_params["owner"]
+        name = request.path_params["repo"]
+        return await self._serve(request, f"{owner}/{name}")
+
+    async def get_repository_by_id(self, request: Request) -> Response:
+        repo = self.by_id.get(int(request.path_params["repo_id"]))
+        return await self._serve(request, repo.full_name if repo else None)
+
+    async def get_rate_limit(self, request: Request) -> Response:
+        started = time.time()
+        headers = self.state.rate_headers(_identity(request), started)
+        core = {
+            "limit": int(headers["X-RateLimit-Limit"]),
+            "remaining": int(headers["X-RateLimit-Remaining"]),
+            "used": int(headers["X-RateLimit-Used"]),
+            "reset": int(headers["X-RateLimit-Reset"]),
+            "resource": "core",
+        }
+        self._record(request, None, 200, started, "rate_limit")
+        return JSONResponse({"resources": {"core": core}, "rate": core}, headers=headers)
+
+    async def _serve(self, request: Request, full_name: str | None) -> Response:
+        started = time.time()
+        settings = self.state.settings
+        delay = settings.latency + (random.uniform(0, settings.jitter) if settings.jitter else 0)
+        response, repo_key, kind = self._decide(request, full_name, started)
+        if kind == "hang":
+            delay += settings.hang_seconds
+        if delay:
+            await asyncio.sleep(delay)
+        self._record(request, repo_key, response.status_code, started, kind)
+        return response
+
+    def _decide(
+        self, request: Request, full_name: str | None, now: float
+    ) -> tuple[Response, str | None, str]:
+        state, settings = self.state, self.state.settings
+        identity = _identity(request)
+        key = full_name.lower() if full_name else None
+        if not request.headers.get("User-Agent"):
+            message = (
+                "Request forbidden by administrative rules. "
+                "Please make sure your request has a User-Agent header."
+            )
+            return _error(403, message), key, "no_user_agent"
+        repo = self.repos.get(key) if key else None
+        base_url = str(request.base_url).rstrip("/")
+        body = repo_json(repo, base_url) if repo else None
+        etag = _etag(body) if body else None
+        if etag and request.headers.get("If-None-Match") == etag:
+            headers = state.rate_headers(identity, now) | {"ETag": etag}
+            return Response(status_code=304, headers=headers), key, "not_modified"
+        # Primary limit: a fixed window per identity.
+        window = state.window_for(identity, now)
+        if window.used >= settings.rate_limit:
+            headers = state.rate_headers(identity, now)
+            message = PRIMARY_LIMIT_MESSAGE.format(who=identity.split(":", 1)[1])
+            return _error(settings.rate_limit_status, message, headers), key, "primary_limit"
+        window.used += 1
+        headers = state.rate_headers(identity, now)
+        # Secondary limit: too many requests in a short sliding window.
+        if settings.secondary_limit is not None:
+            while state.recent and state.recent[0] <= now - settings.secondary_window:
+                state.recent.popleft()
+            if len(state.recent) >= settings.secondary_limit:
+                headers["Retry-After"] = str(settings.retry_after)
+                return _error(429, SECONDARY_LIMIT_MESSAGE, headers), key, "secondary_limit"
+            state.recent.append(now)
+        if key in RENAMED_REPOS:
+            target = self.repos[RENAMED_REPOS[key]]
+            location = f"{base_url}/repositories/{target.id}"
+            moved = {"message": "Moved Permanently", "url": location, "documentation_url": DOCS}
+            headers["Location"] = location
+            return JSONResponse(moved, status_code=301, headers=headers), key, "moved"
+        if body is None:
+            return _error(404, "Not Found", headers), key, "not_found"
+        state.attempts[key] += 1
+        fault = self._injected_fault(key, state.attempts[key])
+        return self._fault_response(fault, body, etag, headers), key, str(fault)
+
+    def _injected_fault(self, key: str, attempt: int) -> int | str:
+        settings = self.state.settings
+        script = settings.faults.get(key)
+        if script and attempt <= len(script):
+            return script[attempt - 1]
+        if attempt <= settings.fail_first:
+            return settings.fail_first_status
+        if settings.failure_rate:
+            draw = random.Random(f"{settings.seed}:{key}:{attempt}")
+            if draw.random() < settings.failure_rate:
+                return draw.choice(settings.failure_statuses)
+        return "ok"
+
+    def _fault_response(
+        self, fault: int | str, body: dict[str, Any], etag: str | None, headers: dict[str, str]
+    ) -> Response:
+        settings = self.state.settings
+        if fault in ("ok", "hang", 200):
+            return JSONResponse(body, headers=headers | {"ETag": etag or ""})
+        if fault == "non_json":
+            return Response("<html><body>Unicorn! Something went wrong</body></html>", 200,
+                            headers=headers, media_type="text/html")
+        if fault == "truncated":
+            text = json.dumps(body)
+            return Response(text[: len(text) // 2], 200, headers=headers,
+                            media_type="application/json")
+        if fault == "missing_stars":
+            partial = {k: v for k, v in body.items() if k != "stargazers_count"}
+            return JSONResponse(partial, headers=headers)
+        if fault == "reset":
+            return ResetResponse()
+        status = int(fault)
+        if status == 429:
+            headers["Retry-After"] = str(settings.retry_after)
+            return _error(429, SECONDARY_LIMIT_MESSAGE, headers)
+        if status == 403:
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Reset"] = str(math.ceil(time.time() + settings.retry_after))
+            return _error(403, PRIMARY_LIMIT_MESSAGE.format(who="this client"), headers)
+        return _error(status, SERVER_ERRORS.get(status, "Error"), headers)
+
+    def _record(
+        self, request: Request, repo: str | None, status: int, started: float, kind: str
+    ) -> None:
+        self.state.log.append({
+            "t_start": started,
+            "t_end": time.time(),
+            "method": request.method,
+            "path": request.url.path,
+            "repo": repo,
+            "status": status,
+            "kind": kind,
+            "authenticated": bool(request.headers.get("Authorization")),
+        })
+
+    # --- control routes ---------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({
+            "service": "github-stars-simulator",
+            "pid": os.getpid(),
+            "started_at": self.state.started_at,
+            "snapshot_date": SNAPSHOT_DATE,
+            "repositories": len(self.repos),
+        })
+
+    async def settings(self, request: Request) -> Response:
+        if request.method in ("PUT", "PATCH"):
+            try:
+                values = await request.json()
+                if not isinstance(values, dict):
+                    raise ValueError("expected a JSON object of settings")
+                if request.method == "PATCH":
+                    values = self.state.settings.to_dict() | values
+                self.state.settings = SimulatorSettings.from_dict(values)
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=422)
+        return JSONResponse(self.state.settings.to_dict())
+
+    async def reset(self, request: Request) -> Response:
+        defaults = SimulatorSettings() if request.query_params.get("settings") else None
+        self.state.reset(defaults)
+        return JSONResponse({"reset": True, "settings": self.state.settings.to_dict()})
+
+    async def requests(self, request: Request) -> Response:
+        return JSONResponse(self.state.log)
+
+    async def stats(self, request: Request) -> Response:
+        api = [e for e in self.state.log if e["path"].startswith(("/repos/", "/repositories/"))]
+        return JSONResponse({
+            "requests": len(api),
+            "by_status": dict(Counter(str(e["status"]) for e in api)),
+            "by_kind": dict(Counter(e["kind"] for e in api)),
+            "by_repo": dict(Counter(e["repo"] for e in api if e["repo"])),
+        })
+
+
+def create_app(settings: SimulatorSettings | None = None) -> Starlette:
+    """The ASGI app; `settings` are the knobs at start (changeable at run time)."""
+    sim = GitHubSimulator(settings)
+    routes = [
+        Route("/repos/{owner}/{repo}", sim.get_repo),
+        Route("/repositories/{repo_id:int}", sim.get_repository_by_id),
+        Route("/rate_limit", sim.get_rate_limit),
+        Route("/_simulator/health", sim.health),
+        Route("/_simulator/settings", sim.settings, methods=["GET", "PUT", "PATCH"]),
+        Route("/_simulator/reset", sim.reset, methods=["POST"]),
+        Route("/_simulator/requests", sim.requests),
+        Route("/_simulator/stats", sim.stats),
+    ]
+    app = Starlette(routes=routes)
+    app.state.simulator = sim
+    return app

@@ -1,0 +1,162 @@
+"""Start, reuse, steer and stop the simulator server from notebooks, tests and the CLI."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import httpx
+
+DEFAULT_PORT = 8765
+HOST = "127.0.0.1"
+START_TIMEOUT = 30.0
+
+
+def default_port() -> int:
+    """`GITHUB_STARS_SIMULATOR_PORT`, else 8765."""
+    return int(os.environ.get("GITHUB_STARS_SIMULATOR_PORT", DEFAULT_PORT))
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (for tests that want their own simulator)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class SimulatorError(RuntimeError):
+    """The simulator could not be started, reached or configured."""
+
+
+class Simulator:
+    """A handle on a running simulator: its URL, its knobs and what it has seen."""
+
+    def __init__(self, port: int, process: subprocess.Popen | None = None) -> None:
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.process = process  # None when we reuse a server someone else started
+        self._http = httpx.Client(base_url=self.url, timeout=10.0)
+
+    def __repr__(self) -> str:
+        owner = "started here" if self.process else "reused"
+        return f"Simulator({self.url}, {owner})"
+
+    # --- steering ---------------------------------------------------------------------
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Replace all knobs: the given ones, defaults for the rest. Returns the settings."""
+        return self._send("PUT", "/_simulator/settings", settings)
+
+    def update(self, **settings: Any) -> dict[str, Any]:
+        """Change only the given knobs."""
+        return self._send("PATCH", "/_simulator/settings", settings)
+
+    def settings(self) -> dict[str, Any]:
+        return self._send("GET", "/_simulator/settings")
+
+    def reset(self, settings: bool = False) -> None:
+        """Forget the request log, counters and rate windows (and knobs if `settings`)."""
+        self._send("POST", "/_simulator/reset" + ("?settings=1" if settings else ""))
+
+    # --- introspection ----------------------------------------------------------------
+    def requests(self, repos_only: bool = True) -> list[dict[str, Any]]:
+        """The request log: `t_start`, `t_end`, `path`, `repo`, `status`, `kind` per request."""
+        log = self._send("GET", "/_simulator/requests")
+        if repos_only:
+            log = [e for e in log if e["path"].startswith(("/repos/", "/repositories/"))]
+        return log
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of repository requests: total, by status, by kind, by repository."""
+        return self._send("GET", "/_simulator/stats")
+
+    def request_count(self) -> int:
+        return self.stats()["requests"]
+
+    def health(self) -> dict[str, Any]:
+        return self._send("GET", "/_simulator/health")
+
+    # --- lifecycle --------------------------------------------------------------------
+    def activate(self) -> None:
+        """Point the pipeline at this simulator (sets `GITHUB_API_URL` for this process)."""
+        os.environ["GITHUB_API_URL"] = self.url
+
+    def stop(self) -> None:
+        """Stop the server if this handle started it; a reused server keeps running."""
+        self._http.close()
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def _send(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise SimulatorError(f"simulator at {self.url} is not reachable: {exc}") from exc
+        if response.status_code == 422:
+            raise ValueError(response.json()["error"])
+        response.raise_for_status()
+        return response.json()
+
+
+def _running_simulator(port: int) -> bool:
+    try:
+        reply = httpx.get(f"http://{HOST}:{port}/_simulator/health", timeout=1.0)
+        return reply.json().get("service") == "github-stars-simulator"
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
+_started: dict[int, Simulator] = {}
+
+
+def start_simulator(
+    port: int | None = None, *, activate: bool = True, **settings: Any
+) -> Simulator:
+    """Start the simulator on `port` (default 8765), or reuse the one already running there.
+
+    Knobs given as keyword arguments replace the current ones (see `SimulatorSettings`).
+    With `activate`, the pipeline in this process talks to it (`GITHUB_API_URL`).
+    """
+    port = default_port() if port is None else port
+    if port in _started and _started[port].process.poll() is None:
+        sim = Simulator(port, _started[port].process)
+    elif _running_simulator(port):
+        sim = Simulator(port)
+    elif _port_taken(port):
+        raise SimulatorError(f"port {port} is in use by another program; pick another port")
+    else:
+        log_fd, log_path = tempfile.mkstemp(prefix="github-stars-simulator-", suffix=".log")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "github_stars.simulator", "--port", str(port)],
+            stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        os.close(log_fd)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _running_simulator(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SimulatorError(f"simulator did not start on port {port}; see {log_path}")
+            time.sleep(0.1)
+        sim = Simulator(port, process)
+        _started[port] = sim
+        atexit.register(sim.stop)
+    if settings:
+        sim.configure(**settings)
+    if activate:
+        sim.activate()
+    return sim

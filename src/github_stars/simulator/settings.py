@@ -1,0 +1,71 @@
+"""The simulator's knobs: what lessons and tests set at start or at run time."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+FAULT_KINDS = {"ok", "non_json", "truncated", "missing_stars", "reset", "hang"}
+
+
+@dataclass
+class SimulatorSettings:
+    """All knobs, with defaults that behave like a healthy GitHub.
+
+    `faults` scripts the responses to successive requests per repository, e.g.
+    `{"psf/requests": [503, 503, "ok"]}`; entries are HTTP status codes or one of
+    `FAULT_KINDS`. `failure_rate` picks failures deterministically from
+    `(seed, repository, attempt)`, so a run's faults do not depend on request order.
+    """
+
+    latency: float = 0.0  # seconds added to every API response
+    jitter: float = 0.0  # extra uniform random latency in [0, jitter)
+    failure_rate: float = 0.0  # share of repository requests answered with a failure status
+    failure_statuses: list[int] = field(default_factory=lambda: [500, 502, 503])
+    seed: int = 0
+    fail_first: int = 0  # the first N requests per repository fail ...
+    fail_first_status: int = 503  # ... with this status
+    rate_limit: int = 5000  # primary limit: requests per window and identity
+    rate_limit_window: float = 3600.0
+    rate_limit_status: int = 403  # GitHub answers 403 or 429 when the primary limit is hit
+    secondary_limit: int | None = None  # at most this many requests ...
+    secondary_window: float = 1.0  # ... in any window of this many seconds, else 429
+    retry_after: int = 1  # the Retry-After (s) sent with secondary-limit 429s
+    hang_seconds: float = 30.0  # how long a "hang" fault keeps the client waiting
+    faults: dict[str, list[int | str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SimulatorSettings:
+        """Build and validate settings; unknown names and bad values raise `ValueError`."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown simulator setting(s): {', '.join(unknown)}")
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not 0.0 <= self.failure_rate <= 1.0:
+            raise ValueError("failure_rate must be between 0 and 1")
+        if min(self.latency, self.jitter, self.rate_limit_window, self.secondary_window) < 0:
+            raise ValueError("latency, jitter and windows must not be negative")
+        if self.rate_limit < 0 or self.fail_first < 0:
+            raise ValueError("rate_limit and fail_first must not be negative")
+        if self.secondary_limit is not None and self.secondary_limit < 1:
+            raise ValueError("secondary_limit must be at least 1 (or null for none)")
+        if self.rate_limit_status not in (403, 429):
+            raise ValueError("rate_limit_status must be 403 or 429")
+        statuses = [*self.failure_statuses, self.fail_first_status]
+        if any(not (400 <= s <= 599) for s in statuses):
+            raise ValueError("failure statuses must be HTTP error codes (400-599)")
+        for repo, script in self.faults.items():
+            for step in script:
+                if isinstance(step, str) and step not in FAULT_KINDS:
+                    raise ValueError(f"faults[{repo!r}]: unknown kind {step!r}")
+                if isinstance(step, int) and not (200 <= step <= 599):
+                    raise ValueError(f"faults[{repo!r}]: bad status {step}")
+        self.faults = {repo.lower(): list(script) for repo, script in self.faults.items()}

@@ -1,0 +1,161 @@
+"""The simulator behaves like GitHub's REST API for what the tutorial uses."""
+
+import time
+
+import httpx
+import pytest
+
+from github_stars.simulator.snapshot import load_snapshot, snapshot_stars
+
+UA = {"User-Agent": "tests"}
+
+
+def get(sim, path, **headers):
+    return httpx.get(sim.url + path, headers=UA | headers, timeout=10)
+
+
+def test_repo_shape_matches_github_and_snapshot(sim):
+    reply = get(sim, "/repos/PrefectHQ/prefect")
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["full_name"] == "prefecthq/prefect"
+    assert body["stargazers_count"] == snapshot_stars()["prefecthq/prefect"]
+    for key in ("id", "name", "owner", "html_url", "forks_count", "language", "topics",
+                "subscribers_count", "created_at", "watchers_count"):
+        assert key in body
+    assert body["created_at"].endswith("Z")
+
+
+def test_rate_limit_headers_on_every_response(sim):
+    for path in ("/repos/psf/requests", "/repos/nobody/nothing", "/rate_limit"):
+        headers = get(sim, path).headers
+        for name in ("Limit", "Remaining", "Used", "Reset", "Resource"):
+            assert f"x-ratelimit-{name.lower()}" in headers, (path, name)
+    used = [int(get(sim, "/repos/psf/requests").headers["x-ratelimit-used"]) for _ in range(2)]
+    assert used[1] == used[0] + 1
+
+
+def test_unknown_repo_is_404_with_githubs_body(sim):
+    reply = get(sim, "/repos/nobody/nothing")
+    assert reply.status_code == 404
+    assert reply.json() == {"message": "Not Found",
+                            "documentation_url": "https://docs.github.com/rest",
+                            "status": "404"}
+
+
+def test_renamed_repo_answers_301_to_its_new_home(sim):
+    reply = get(sim, "/repos/kennethreitz/requests")
+    assert reply.status_code == 301
+    followed = httpx.get(reply.headers["Location"], headers=UA)
+    assert followed.json()["full_name"] == "psf/requests"
+
+
+def test_etag_and_304_do_not_count(sim):
+    first = get(sim, "/repos/psf/requests")
+    used = int(first.headers["x-ratelimit-used"])
+    again = get(sim, "/repos/psf/requests", **{"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert int(again.headers["x-ratelimit-used"]) == used
+
+
+def test_missing_user_agent_is_403(sim):
+    reply = httpx.get(sim.url + "/repos/psf/requests", headers={"User-Agent": ""})
+    assert reply.status_code == 403
+    assert "User-Agent" in reply.json()["message"]
+
+
+def test_case_insensitive_lookup(sim):
+    assert get(sim, "/repos/PSF/Requests").json()["full_name"] == "psf/requests"
+
+
+def test_rate_limit_endpoint(sim):
+    sim.configure(rate_limit=60)
+    core = get(sim, "/rate_limit").json()["resources"]["core"]
+    assert core["limit"] == 60 and core["remaining"] == 60
+
+
+def test_latency_knob(sim):
+    sim.configure(latency=0.3)
+    started = time.perf_counter()
+    get(sim, "/repos/psf/requests")
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_fail_first_n_per_repo(sim):
+    sim.configure(fail_first=2, fail_first_status=502)
+    statuses = [get(sim, "/repos/psf/requests").status_code for _ in range(3)]
+    assert statuses == [502, 502, 200]
+    assert get(sim, "/repos/pydantic/pydantic").status_code == 502  # counted per repository
+
+
+def test_primary_rate_limit_then_reset_window(sim):
+    sim.configure(rate_limit=3, rate_limit_window=1.0, rate_limit_status=429)
+    replies = [get(sim, "/repos/psf/requests") for _ in range(4)]
+    assert [r.status_code for r in replies] == [200, 200, 200, 429]
+    assert replies[-1].headers["x-ratelimit-remaining"] == "0"
+    assert "rate limit exceeded" in replies[-1].json()["message"]
+    time.sleep(int(replies[-1].headers["x-ratelimit-reset"]) - time.time() + 0.05)
+    assert get(sim, "/repos/psf/requests").status_code == 200
+
+
+def test_secondary_rate_limit_sends_retry_after(sim):
+    sim.configure(secondary_limit=2, secondary_window=5, retry_after=7)
+    statuses = [get(sim, "/repos/psf/requests") for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert statuses[-1].headers["retry-after"] == "7"
+
+
+def test_failure_rate_is_deterministic_for_a_seed(sim):
+    names = list(load_snapshot())[:40]
+
+    def run(seed):
+        sim.reset()
+        sim.configure(failure_rate=0.3, seed=seed)
+        return [get(sim, f"/repos/{n}").status_code for n in names]
+
+    first, second, other = run(7), run(7), run(8)
+    assert first == second
+    assert first != other
+    failures = sum(s >= 500 for s in first)
+    assert 4 <= failures <= 20  # about 30% of 40
+
+
+def test_scripted_faults(sim):
+    sim.configure(faults={"psf/requests": [503, "non_json", "missing_stars", "ok"]})
+    replies = [get(sim, "/repos/psf/requests") for _ in range(4)]
+    assert replies[0].status_code == 503
+    assert replies[1].headers["content-type"].startswith("text/html")
+    assert "stargazers_count" not in replies[2].json()
+    assert replies[3].json()["stargazers_count"] > 0
+
+
+def test_reset_fault_breaks_the_connection(sim):
+    sim.configure(faults={"psf/requests": ["reset"]})
+    with pytest.raises(httpx.RemoteProtocolError):
+        get(sim, "/repos/psf/requests")
+
+
+def test_request_log_and_counters_and_reset(sim):
+    get(sim, "/repos/psf/requests")
+    get(sim, "/repos/nobody/nothing")
+    log = sim.requests()
+    assert [(e["repo"], e["status"]) for e in log] == [("psf/requests", 200),
+                                                      ("nobody/nothing", 404)]
+    assert all(e["t_end"] >= e["t_start"] for e in log)
+    assert sim.stats()["by_status"] == {"200": 1, "404": 1}
+    sim.reset()
+    assert sim.request_count() == 0
+
+
+def test_bad_settings_are_rejected_clearly(sim):
+    with pytest.raises(ValueError, match="failure_rate"):
+        sim.configure(failure_rate=2)
+    with pytest.raises(ValueError, match="unknown simulator setting"):
+        sim.configure(latncy=1)
+
+
+def test_start_is_idempotent(simulator):
+    from github_stars.simulator import start_simulator
+
+    again = start_simulator(port=simulator.port)
+    assert again.health()["pid"] == simulator.health()["pid"]
