@@ -25,7 +25,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
     os.environ.pop("GITHUB_TOKEN", None)
     os.environ.pop("GITHUB_API_URL", None)
+    from github_stars.rate_limiting import apply_server_settings
     from github_stars.simulator import free_port
+
+    apply_server_settings()  # keeps rate_limit() fast on the SQLite test server
 
     os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
     if os.environ.get("PREFECT_API_URL"):
@@ -57,3 +60,19 @@ def sim(simulator):
     simulator.reset(settings=True)
     simulator.activate()
     return simulator
+
+
+@pytest.fixture(autouse=True)
+def own_result_storage(tmp_path, monkeypatch):
+    """Each test caches into its own folder: no test sees results another test cached.
+
+    (Every simulator on loopback is one API for the cache key, so without this a repository
+    fetched by one test would come from the cache in the next.) Set in the environment too,
+    for CLI subprocesses.
+    """
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    storage = tmp_path / "prefect-storage"
+    monkeypatch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(storage))
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):
+        yield storage

@@ -34,16 +34,30 @@ def choose_api(live: bool) -> str:
         return "Using the live GitHub API."
     if os.environ.get("GITHUB_API_URL"):
         return f"Using the GitHub API at {config.api_base_url()}."
-    from github_stars.simulator import start_simulator
+    from github_stars.simulator import free_port, start_simulator
+    from github_stars.simulator.control import simulator_running
     from github_stars.simulator.snapshot import SNAPSHOT_DATE
 
-    sim = start_simulator()
+    # Reuse a long-running simulator on the default port (binder/start, `python -m
+    # github_stars.simulator`); else start one for this run alone on a free port, so a run
+    # that ends first never stops the simulator another run is still using.
+    sim = start_simulator() if simulator_running() else start_simulator(free_port())
     return (f"Using the local GitHub API simulator at {sim.url}: figures come from a snapshot "
             f"dated {SNAPSHOT_DATE}, not live (use --live for the real API).")
 
 
+# Prefect gives the temporary server it starts (no PREFECT_API_URL) 20 s by default; a busy
+# machine, or two runs starting at once on one PREFECT_HOME, can need more.
+SERVER_STARTUP_TIMEOUT = "120"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                          SERVER_STARTUP_TIMEOUT)
+    from github_stars.rate_limiting import apply_server_settings
+
+    apply_server_settings()  # for the temporary server, if this run starts one
     if args.max_wait is not None:
         os.environ["GITHUB_STARS_MAX_WAIT"] = str(args.max_wait)
     print(choose_api(args.live), file=sys.stderr, flush=True)

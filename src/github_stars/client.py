@@ -25,7 +25,7 @@ from github_stars.errors import (
 )
 from github_stars.repo_names import validate_repo_name
 
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # the defaults; see `default_timeout`
 MAX_RATE_LIMIT_WAITS = 3
 
 
@@ -42,12 +42,18 @@ def request_headers() -> dict[str, str]:
     return headers
 
 
-def make_http_client(timeout: httpx.Timeout = TIMEOUT) -> httpx.Client:
+def default_timeout() -> httpx.Timeout:
+    """Request timeout from `GITHUB_STARS_TIMEOUT` (default 10 s; connecting at most 5 s)."""
+    seconds = config.request_timeout()
+    return httpx.Timeout(seconds, connect=min(seconds, 5.0))
+
+
+def make_http_client(timeout: httpx.Timeout | None = None) -> httpx.Client:
     """An httpx client for the configured API: explicit timeouts, follows 301 renames."""
     return httpx.Client(
         base_url=config.api_base_url(),
         headers=request_headers(),
-        timeout=timeout,
+        timeout=timeout or default_timeout(),
         follow_redirects=True,
     )
 
@@ -99,15 +105,15 @@ def parse_repo(response: httpx.Response, full_name: str) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4)
-def _pooled_client(base_url: str, token: str | None) -> httpx.Client:
-    # One pooled client per API and identity, shared by all threads (httpx.Client is
-    # thread-safe). The token is part of the in-memory key only; it is never persisted.
+def _pooled_client(base_url: str, token: str | None, timeout: float) -> httpx.Client:
+    # One pooled client per API, identity and timeout, shared by all threads (httpx.Client
+    # is thread-safe). The token is part of the in-memory key only; it is never persisted.
     return make_http_client()
 
 
 def shared_client() -> httpx.Client:
-    """The pooled client for the API and token configured right now."""
-    return _pooled_client(config.api_base_url(), config.github_token())
+    """The pooled client for the API, token and timeout configured right now."""
+    return _pooled_client(config.api_base_url(), config.github_token(), config.request_timeout())
 
 
 def fetch_repo(full_name: str, http: httpx.Client | None = None) -> dict[str, Any]:
@@ -157,7 +163,7 @@ def get_repo(
             if exc.wait_seconds > max_wait:
                 raise RateLimitWaitTooLong(
                     f"{exc} - asked to wait {exc.wait_seconds:.0f} s, more than the maximum "
-                    f"of {max_wait:.0f} s (set GITHUB_STARS_MAX_WAIT to wait longer)"
+                    f"of {max_wait:.0f} s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)"
                 ) from None
             sleep(exc.wait_seconds)
             last = exc

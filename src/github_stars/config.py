@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 LIVE_API_URL = "https://api.github.com"
 DEFAULT_REPOS = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
@@ -16,6 +17,16 @@ def api_base_url() -> str:
     return os.environ.get("GITHUB_API_URL", "").rstrip("/") or LIVE_API_URL
 
 
+def api_identity() -> str:
+    """The API as cache keys see it: its URL, except that any simulator on loopback is one API.
+
+    The CLI may start the simulator on any free port; its answers are the same snapshot.
+    """
+    url = api_base_url()
+    loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
+    return "local-simulator" if loopback else url
+
+
 def github_token() -> str | None:
     """The token from `GITHUB_TOKEN`, if any. Only `client.py` sends it; nothing prints it."""
     return os.environ.get("GITHUB_TOKEN") or None
@@ -24,6 +35,12 @@ def github_token() -> str | None:
 def max_rate_limit_wait() -> float:
     """Longest wait (s) we accept when the API says `Retry-After`/reset: `GITHUB_STARS_MAX_WAIT`."""
     return float(os.environ.get("GITHUB_STARS_MAX_WAIT", "60"))
+
+
+def request_timeout() -> float:
+    """Seconds an API request may take before it counts as a (retried) timeout:
+    `GITHUB_STARS_TIMEOUT` (default 10)."""
+    return float(os.environ.get("GITHUB_STARS_TIMEOUT", "10"))
 
 
 def retry_base_delay() -> float:

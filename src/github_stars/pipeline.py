@@ -43,6 +43,8 @@ def _error_result(repo: str, exc: BaseException) -> RepoResult:
     prefix = f"{repo}: "
     if reason.lower().startswith(prefix.lower()):  # our errors start with the name
         reason = reason[len(prefix):]
+    if getattr(exc, "retryable", False):  # retried until the budget was spent
+        reason += f" (gave up after {fetch_stats.retries + 1} attempts)"
     return RepoResult(repo=repo, error=reason or kind, error_kind=kind)
 
 
@@ -65,6 +67,10 @@ def show_stars(github_repos: list[str] = config.DEFAULT_REPOS) -> list[RepoResul
     one `RepoResult` per distinct input, in input order.
     """
     parsed = parse_repo_names(github_repos)
+    for raw, problem in parsed.invalid.items():  # reported before any request is made
+        print(f"Skipping {raw!r}: {problem}")
+    for name in parsed.duplicates:
+        print(f"Skipping {name!r}: listed more than once, fetched once")
     if parsed.valid:
         ensure_rate_limit()
     stats_futures = fetch_stats.map(parsed.valid)

@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import INPUTS, CachePolicy
+from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.context import TaskRunContext
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
@@ -20,10 +21,14 @@ from github_stars.rate_limiting import take_github_slot
 
 
 def retry_if_transient(task: Task, task_run: Any, state: State) -> bool:
-    """`retry_condition_fn`: retry 5xx, timeouts and rate limits; never 404s or bad data."""
+    """`retry_condition_fn`: retry 5xx, timeouts and rate limits; never 404s or bad data.
+
+    A rate-limit slot the Prefect server could not grant (e.g. its database was busy) is
+    transient too: retried, so a busy server never loses a repository.
+    """
     try:
         state.result()
-    except (TransientError, RateLimited):
+    except (TransientError, RateLimited, ConcurrencySlotAcquisitionError):
         return True
     except Exception:
         return False
@@ -32,9 +37,9 @@ def retry_if_transient(task: Task, task_run: Any, state: State) -> bool:
 
 @dataclass
 class ApiEndpoint(CachePolicy):
-    """Cache-key part: the API base URL, so simulator and live results never mix.
+    """Cache-key part: which API answered, so simulator and live results never mix.
 
-    Only the URL is hashed: the token is deliberately not part of any cache key.
+    Only `config.api_identity()` is hashed: the token is deliberately not part of any key.
     """
 
     def compute_key(
@@ -44,7 +49,7 @@ class ApiEndpoint(CachePolicy):
         flow_parameters: dict[str, Any],
         **kwargs: Any,
     ) -> str | None:
-        return hash_objects(config.api_base_url())
+        return hash_objects(config.api_identity())
 
 
 CACHE_POLICY = INPUTS + ApiEndpoint()

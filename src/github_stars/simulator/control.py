@@ -116,6 +116,11 @@ def _running_simulator(port: int) -> bool:
         return False
 
 
+def simulator_running(port: int | None = None) -> bool:
+    """Whether a simulator answers on `port` (default: `default_port()`)."""
+    return _running_simulator(default_port() if port is None else port)
+
+
 def _port_taken(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex((HOST, port)) == 0
