@@ -6,6 +6,15 @@ STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# Batch the server's task-run/event writes so rate_limit() does not collide with them on
+# SQLite (see github_stars.rate_limiting.SQLITE_SERVER_SETTINGS).
+export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE := 500
+export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL := 1
+export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE := 500
+export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL := 1
+# A temporary server (no PREFECT_API_URL) gets 20 s to start by default: too little on a busy
+# 2-core machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
 .PHONY: install lab run test lint format strip bench clean
 
@@ -17,8 +26,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP) ## create .venv (if missing) and install everything
 
-lab: install ## open JupyterLab on notebooks/
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: install ## JupyterLab on notebooks/, simulator + Prefect server running (UI: launcher, "Prefect UI")
+	PATH="$(CURDIR)/$(BIN):$$PATH" binder/start jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 run: install ## run the finished pipeline (bundled simulator unless GITHUB_API_URL is set)
 	$(BIN)/python -m github_stars
@@ -31,6 +41,9 @@ test: install lint ## every test: unit, simulator, pipeline, CLI and the noteboo
 
 format: install
 	$(BIN)/ruff format src tests benchmarks conftest.py
+
+bench: install ## benchmark against the simulator -> benchmarks/results (BENCH_ARGS=--quick)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 strip: install ## remove notebook outputs before committing
 	$(BIN)/nbstripout notebooks/*.ipynb

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import MutableMapping
+
 from prefect import get_client
 from prefect.concurrency.sync import rate_limit
 from prefect.exceptions import ObjectAlreadyExists
 
 from github_stars import config
+
+# Server settings that keep `rate_limit()` fast on Prefect's SQLite database. Each slot is
+# taken by a read-then-write transaction that SQLite refuses ("database is locked" -> HTTP
+# 503 -> the client waits 2, 4, 8 s, and every other waiting task waits behind it) whenever
+# another write lands in between. By default the server's task-run recorder writes once per
+# task-run state change, i.e. exactly while mapped tasks take slots; batching its writes
+# (and the event persister's) into one transaction per second removes most collisions.
+SQLITE_SERVER_SETTINGS: dict[str, str] = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "500",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
+}
+
+
+def apply_server_settings(environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
+    """Put `SQLITE_SERVER_SETTINGS` into `environ` unless already set; returns what applies.
+
+    Call before a Prefect server starts (temporary servers inherit the environment);
+    it has no effect on a server that is already running.
+    """
+    for name, value in SQLITE_SERVER_SETTINGS.items():
+        environ.setdefault(name, value)
+    return {name: environ[name] for name in SQLITE_SERVER_SETTINGS}
 
 
 def ensure_rate_limit(

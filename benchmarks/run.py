@@ -1,0 +1,230 @@
+"""Benchmark: what each pipeline feature buys, measured side by side in one process run.
+
+    python benchmarks/run.py            # full run (make bench)
+    python benchmarks/run.py --quick    # under 3 minutes on 2 cores
+    python benchmarks/run.py --smoke    # seconds; used by the test suite
+
+Writes `latest.json`, `latest.md` and PNG charts to `--out` (default benchmarks/results).
+Everything runs against the local GitHub API simulator; Prefect runs on a temporary server
+with a temporary PREFECT_HOME (or on `PREFECT_API_URL` if one is set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big each scenario is in one mode."""
+
+    mode: str
+    sizes: tuple[int, ...]
+    sequential_up_to: int
+    latency: float
+    summary_n: int
+    cache_n: int
+    rate_tasks: int
+    rate_limit: int
+    rate_per_second: float
+    startup: bool
+
+
+PLANS = {
+    "full": Plan("full", (10, 50, 200), 200, 0.2, 50, 50, 40, 5, 5.0, True),
+    "quick": Plan("quick", (10, 50), 50, 0.2, 50, 50, 30, 5, 5.0, True),
+    "smoke": Plan("smoke", (5,), 5, 0.05, 5, 5, 4, 2, 4.0, False),
+}
+
+
+def prepare_environment() -> None:
+    """Temporary PREFECT_HOME, quiet logs, the SQLite server settings; before Prefect loads."""
+    if not os.environ.get("PREFECT_API_URL"):
+        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-prefect-home-")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
+    os.environ.pop("GITHUB_TOKEN", None)
+    from github_stars.rate_limiting import apply_server_settings
+
+    apply_server_settings()
+
+
+def start_server() -> tuple[Any, float]:
+    """A temporary Prefect server subprocess (project settings) and its start-up seconds."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    from github_stars.simulator import free_port
+
+    server = SubprocessASGIServer(port=free_port())
+    started = time.perf_counter()
+    server.start(timeout=300)
+    return server, time.perf_counter() - started
+
+
+def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
+    """Configured vs achieved rate with many waiting tasks, for each configuration."""
+    from benchmarks.scenarios import rate_limited_run
+    from github_stars.config import RateBudget
+    from github_stars.simulator.snapshot import snapshot_repo_names
+
+    budget = RateBudget(plan.rate_limit, plan.rate_per_second)
+    # The simulator enforces the token bucket: at most burst + rate requests in any second.
+    sim.configure(latency=0.05, secondary_limit=budget.limit + math.ceil(budget.per_second),
+                  secondary_window=1.0, rate_limit_status=429)
+    names = snapshot_repo_names()[: plan.rate_tasks]
+    configs: list[tuple[str, bool, int | None]] = [
+        ("no rate limit", False, None),
+        ("rate_limit, unbounded task runner", True, None),
+        (f"rate_limit, ThreadPoolTaskRunner(max_workers={budget.limit})", True, budget.limit),
+    ]
+    runs, frames = [], {}
+    for name, use_limit, workers in configs:
+        result = rate_limited_run(sim, names, budget, use_limit, workers)
+        frames[name] = result.pop("frame")
+        runs.append({"config": name, **result})
+    sim.configure()
+    limited = [run for run in runs if run["config"] != "no rate limit"]
+    clean = [run for run in limited if run["rate_limit_rejections"] == 0] or limited
+    best = max(clean, key=lambda run: run["rate_limit_efficiency"])
+    return {"limit": budget.limit, "per_second": budget.per_second, "tasks": len(names),
+            "simulator_allows_per_second_window": budget.limit + math.ceil(budget.per_second),
+            "runs": runs, "best_config": best["config"],
+            "rate_limit_efficiency": best["rate_limit_efficiency"],
+            "rate_limit_rejections": best["rate_limit_rejections"], "_frames": frames}
+
+
+def measure_all(plan: Plan) -> dict[str, Any]:
+    """Every scenario of `plan`; the results as one JSON-ready dict (plus chart frames)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from benchmarks import scenarios
+    from github_stars.simulator import free_port, start_simulator
+    from github_stars.simulator.snapshot import snapshot_repo_names
+
+    server, server_start = None, None
+    api_url = os.environ.get("PREFECT_API_URL")
+    if not api_url:
+        server, server_start = start_server()
+        api_url = server.api_url
+    sim = start_simulator(port=free_port())
+    names = snapshot_repo_names()
+    try:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            scenarios.timed(lambda: scenarios.prefect_map(names[:2]))  # warm-up: imports, client
+            rows = [scenarios.concurrency(sim, names[:n], plan.latency, plan.sequential_up_to)
+                    for n in plan.sizes]
+            memory = scenarios.memory(sim, names[: plan.summary_n], plan.latency)
+            cache = scenarios.caching(sim, names[1000 : 1000 + plan.cache_n], plan.latency)
+            rates = rate_limiting(sim, plan)
+            env = {**os.environ, "PREFECT_API_URL": api_url}
+            start = scenarios.startup(env, api_url) if plan.startup else {}
+    finally:
+        sim.stop()
+        if server is not None:
+            server.stop()
+    start["server_start_s"] = server_start
+    return {"concurrency": {"latency_s": plan.latency, "runs": rows,
+                            "peak_memory_mb_at_n": plan.summary_n, "peak_memory_mb": memory},
+            "caching": cache, "rate_limiting": rates, "startup": start}
+
+
+def summarise(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """The headline keys, at N = `plan.summary_n`."""
+    row = next(r for r in results["concurrency"]["runs"] if r["n"] == plan.summary_n)
+    cache, rates = results["caching"], results["rate_limiting"]
+    return {
+        "n": plan.summary_n,
+        "map_speedup_vs_sequential": row["map_speedup_vs_sequential"],
+        "map_vs_threads_ratio": row["map_vs_threads_ratio"],
+        "per_task_overhead_ms": row["per_task_overhead_ms"],
+        "cached_requests": cache["cached_requests"],
+        "cached_time_ratio": cache["cached_time_ratio"],
+        "rate_limit_efficiency": rates["rate_limit_efficiency"],
+        "rate_limit_rejections": rates["rate_limit_rejections"],
+        "rate_limit_best_config": rates["best_config"],
+    }
+
+
+def targets(results: dict[str, Any], summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue: met or not, the measured figure, and why."""
+    n, cache = summary["n"], results["caching"]
+    row = next(r for r in results["concurrency"]["runs"] if r["n"] == n)
+    per_task = row["map_overhead_per_task_ms"]
+    saved = cache["uncached_s"] - cache["cached_s"]
+    return [
+        {"target": f"map within 2x of the thread pool at N={n}",
+         "measured": summary["map_vs_threads_ratio"],
+         "met": bool(summary["map_vs_threads_ratio"] <= 2.0),
+         "why": f"Prefect adds {per_task:.0f} ms per task over a bare thread (task run, state "
+                f"changes, events) on top of {row['threads_s']:.2f} s for the requests"},
+        {"target": f"map at least 10x faster than the sequential loop at N={n}",
+         "measured": summary["map_speedup_vs_sequential"],
+         "met": bool(summary["map_speedup_vs_sequential"] >= 10.0),
+         "why": f"sequential pays latency + {summary['per_task_overhead_ms']:.0f} ms overhead "
+                f"per task; map overlaps the waits"},
+        {"target": "cached re-run makes 0 requests", "measured": cache["cached_requests"],
+         "met": bool(cache["cached_requests"] == 0),
+         "why": f"{cache['cached_results']} of {cache['n']} results came from the cache"},
+        {"target": "cached re-run under 15% of the uncached time",
+         "measured": summary["cached_time_ratio"],
+         "met": bool(summary["cached_time_ratio"] < 0.15),
+         "why": f"the cached run still orchestrates a flow run and {2 * cache['n']} task runs "
+                f"({cache['cached_s']:.2f} s); caching saved {saved:.2f} s of requests and "
+                f"rate-limit slots"},
+        {"target": "rate-limit efficiency >= 0.8 with 0 rejections",
+         "measured": summary["rate_limit_efficiency"],
+         "met": bool(summary["rate_limit_efficiency"] >= 0.8
+                     and summary["rate_limit_rejections"] == 0),
+         "why": f"best: {summary['rate_limit_best_config']}; {summary['rate_limit_rejections']} "
+                "rejections. Prefect's slot decay restarts its clock on each denied poll and a "
+                "'database is locked' 503 stalls every waiter for 2 s or more"},
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="under 3 minutes on 2 cores")
+    size.add_argument("--smoke", action="store_true", help="seconds; for the test suite")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output directory")
+    args = parser.parse_args(argv)
+    plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
+    prepare_environment()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import prefect
+
+    from benchmarks.report import write_outputs
+
+    started = time.perf_counter()
+    results = measure_all(plan)
+    summary = summarise(results, plan)
+    results = {
+        "meta": {"mode": plan.mode, "plan": asdict(plan), "prefect": prefect.__version__,
+                 "python": platform.python_version(), "cpus": os.cpu_count(),
+                 "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                 "seconds": round(time.perf_counter() - started, 1),
+                 "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
+        "summary": summary, "targets": targets(results, summary), **results,
+    }
+    paths = write_outputs(results, args.out)
+    print(json.dumps(results["summary"], indent=2))
+    print("wrote", ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The benchmark's smallest variant runs and writes well-formed results (no timing claims)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from numbers import Real
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SUMMARY_KEYS = {
+    "map_speedup_vs_sequential", "map_vs_threads_ratio", "per_task_overhead_ms",
+    "cached_requests", "cached_time_ratio", "rate_limit_efficiency", "rate_limit_rejections",
+}
+
+
+def test_smoke_benchmark_writes_json_table_and_charts(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke",
+                    "--out", str(tmp_path)], cwd=ROOT, env=dict(os.environ), check=True,
+                   capture_output=True, timeout=300)
+    results = json.loads((tmp_path / "latest.json").read_text())
+
+    summary = results["summary"]
+    assert set(summary) >= SUMMARY_KEYS
+    assert all(isinstance(summary[key], Real) for key in SUMMARY_KEYS)
+    assert summary["cached_requests"] == 0  # a count, not a timing: caching must hold
+    assert isinstance(summary["rate_limit_rejections"], int)
+
+    run = results["concurrency"]["runs"][0]
+    assert {"n", "sequential_s", "map_s", "threads_s", "asyncio_s"} <= set(run)
+    assert all(run[f"{a}_s"] > 0 for a in ("sequential", "map", "threads", "asyncio"))
+    assert set(results["concurrency"]["peak_memory_mb"]) == {"sequential", "map", "threads",
+                                                             "asyncio"}
+    configs = results["rate_limiting"]["runs"]
+    assert [c["requests"] for c in configs] == [results["rate_limiting"]["tasks"]] * len(configs)
+    assert all(isinstance(t["met"], bool) for t in results["targets"])
+
+    table = (tmp_path / "latest.md").read_text()
+    assert "| target | measured | result | why |" in table
+    for chart in ("concurrency.png", "rate_limit.png", "caching.png"):
+        assert (tmp_path / chart).read_bytes().startswith(b"\x89PNG")
