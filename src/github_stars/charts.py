@@ -69,3 +69,55 @@ def plot_bars(values: dict[str, float], ylabel: str, title: str) -> Figure:
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_request_timelines(
+    frames: dict[str, pd.DataFrame], title: str = "When each request ran"
+) -> Figure:
+    """One timeline panel per run on a shared time axis, to compare how requests overlap.
+
+    Requests are labelled by repository when a panel has at most 12 of them.
+    """
+    heights = [max(len(frame), 3) for frame in frames.values()]
+    fig, axes = plt.subplots(len(frames), 1, sharex=True, squeeze=False,
+                             figsize=(9, 0.1 * sum(heights) + 1.0 * len(frames) + 0.8),
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (label, frame) in zip(axes[:, 0], frames.items(), strict=True):
+        colors = [STATUS_COLORS.get(int(s) // 100, "#000") for s in frame["status"]]
+        ax.barh(np.arange(len(frame)), frame["end"] - frame["start"], left=frame["start"],
+                color=colors, height=0.8)
+        if len(frame) <= 12:
+            ax.set_yticks(np.arange(len(frame)))
+            ax.set_yticklabels(frame["repo"].fillna(frame["path"]), fontsize=7)
+        else:
+            ax.set_yticks([])
+            ax.set_ylabel(f"{len(frame)} requests", fontsize=8)
+        ax.set_ylim(len(frame) - 0.5, -0.5)
+        ax.set_title(label, fontsize=10, loc="left")
+    statuses = sorted({int(s) // 100 for frame in frames.values() for s in frame["status"]})
+    handles = [plt.Rectangle((0, 0), 1, 1, color=STATUS_COLORS.get(s, "#000")) for s in statuses]
+    axes[0, 0].legend(handles, [f"{s}xx" for s in statuses], loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("seconds since the run's first request")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_retry_gaps(gaps: pd.DataFrame, title: str = "Wait before each retry") -> Figure:
+    """Configured delay (`expected`) next to the measured `gap`, per `label` and `retry`."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    group, labels = pd.factorize(gaps["label"])  # 0, 0, 0, 1, 1, ... in order of appearance
+    x = np.arange(len(gaps)) + 0.6 * group  # a little space between variants
+    ax.bar(x - 0.2, gaps["expected"], width=0.4, color="#adb5bd", label="configured delay")
+    bars = ax.bar(x + 0.2, gaps["gap"], width=0.4, color="#2f6fde", label="measured gap")
+    ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"retry {retry}" for retry in gaps["retry"]], fontsize=7)
+    for number, label in enumerate(labels):
+        ax.text(x[group == number].mean(), -0.14, label, ha="center", va="top", fontsize=9,
+                transform=ax.get_xaxis_transform())
+    ax.set_ylabel("seconds")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

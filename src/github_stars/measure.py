@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from github_stars.simulator import Simulator
 
 REJECTED_KINDS = {"primary_limit", "secondary_limit"}
 
@@ -59,3 +63,90 @@ def max_in_window(frame: pd.DataFrame, window: float) -> int:
             left += 1
         best = max(best, right - left + 1)
     return best
+
+
+def max_concurrent(frame: pd.DataFrame) -> int:
+    """Most requests in flight at the same moment (one ending as another starts: no overlap)."""
+    events = sorted([(end, -1) for end in frame["end"]] + [(start, 1) for start in frame["start"]])
+    best = in_flight = 0
+    for _, change in events:
+        in_flight += change
+        best = max(best, in_flight)
+    return best
+
+
+def retry_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per repository, the seconds between the end of one attempt and the start of the next.
+
+    Columns: `repo`, `retry` (1 for the gap before the first retry, ...), `gap`.
+    """
+    ordered = frame.sort_values("start")
+    by_repo = ordered.groupby("repo", sort=False)
+    gaps = ordered.assign(retry=by_repo.cumcount(), gap=ordered["start"] - by_repo["end"].shift())
+    return gaps.dropna(subset=["gap"])[["repo", "retry", "gap"]].reset_index(drop=True)
+
+
+def task_run_states(flow_run_id: UUID, expected: int, timeout: float = 30.0) -> pd.DataFrame:
+    """The task runs of a flow run as Prefect's API recorded them, one row per task run.
+
+    Columns: `task_run` (name), `state` (final state name), `run_count` (attempts) and
+    `history` (state names in order, as the UI shows them). States reach the API
+    asynchronously, so this polls until `expected` task runs have a final state.
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(flow_run_filter=run_filter)
+            histories = {run.id: sorted(client.read_task_run_states(run.id),
+                                        key=lambda s: s.timestamp) for run in runs}
+            # In the order the task runs began (their first state's client-side timestamp;
+            # the server may record them in batches, so `created` can tie or reorder).
+            runs = sorted(runs, key=lambda run: histories[run.id][0].timestamp
+                          if histories[run.id] else run.created)
+            rows = [{"task_run": run.name, "state": run.state.name if run.state else None,
+                     "run_count": run.run_count,
+                     "history": [s.name for s in histories[run.id]]}
+                    for run in runs if run.state and run.state.is_final()]
+            settled = all(row["history"] and row["history"][-1] == row["state"] for row in rows)
+            if (len(rows) >= expected and settled) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    if len(rows) < expected:
+        raise TimeoutError(f"{len(rows)} of {expected} task runs finished within {timeout} s")
+    return pd.DataFrame(rows, columns=["task_run", "state", "run_count", "history"])
+
+
+def connect_to_prefect() -> str:
+    """Reach the Prefect API now and return its URL, so later timings exclude start-up.
+
+    Without `PREFECT_API_URL` this starts the kernel's temporary Prefect server (15-20 s),
+    which would otherwise land in the first measured flow run.
+    """
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+        if problem is not None:
+            raise RuntimeError(f"Prefect API at {client.api_url} is not healthy: {problem}")
+        return str(client.api_url)
+
+
+@dataclass
+class MeasuredRun:
+    """One measured run: what it returned, its wall time and the requests the simulator saw."""
+
+    result: Any
+    seconds: float
+    requests: pd.DataFrame
+
+
+def measure_run(sim: Simulator, run: Callable[..., Any], *args: Any, **kwargs: Any) -> MeasuredRun:
+    """Empty `sim`'s request log, time `run(*args, **kwargs)` and collect its requests."""
+    sim.reset()
+    with Stopwatch() as watch:
+        result = run(*args, **kwargs)
+    return MeasuredRun(result, watch.seconds, requests_frame(sim.requests()))

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from github_stars.pipeline import RepoResult
 
@@ -58,3 +59,60 @@ def save_results(results: list[RepoResult], csv_path: Path | None = None,
         fig = plot_stars(results, title)
         fig.savefig(chart_path, dpi=120)
         plt.close(fig)
+
+
+INT_COLUMNS = ("stars", "forks", "watchers")
+
+
+def _from_csv_text(column: str, text: str) -> str | int | bool | None:
+    if text == "":
+        return None
+    if column in INT_COLUMNS:
+        return int(text)
+    if column == "cached":
+        return text == "True"
+    return text
+
+
+def read_results(csv_path: Path) -> pd.DataFrame:
+    """Read a CSV written by `save_results` back with the columns and dtypes of `results_frame`."""
+    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    rows = [{column: _from_csv_text(column, text) for column, text in row.items()}
+            for row in raw.to_dict("records")]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.astype(dict.fromkeys(INT_COLUMNS, "Int64"))
+
+
+def plot_stars_vs_forks(results: Iterable[RepoResult], title: str = "Stars and forks") -> Figure:
+    """One labelled point per successful repository: forks against stars (log axes if > 0)."""
+    frame = results_frame(results).dropna(subset=["stars", "forks"])
+    stars, forks = frame["stars"].astype(int), frame["forks"].astype(int)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(stars, forks, color="#2f6fde")
+    for repo, x, y in zip(frame["repo"], stars, forks, strict=True):
+        ax.annotate(repo, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    if len(frame) and (stars > 0).all() and (forks > 0).all():
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("stars")
+    ax.set_ylabel("forks")
+    ax.set_title(title)
+    ax.margins(0.15)
+    fig.tight_layout()
+    return fig
+
+
+def plot_language_counts(results: Iterable[RepoResult],
+                         title: str = "Repositories by main language") -> Figure:
+    """Bar chart: how many successful repositories have each main language."""
+    frame = results_frame(results).dropna(subset=["stars"])
+    counts = frame["language"].fillna("(none)").value_counts()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bars = ax.bar(counts.index.astype(str), counts.to_numpy(), color="#2f6fde")
+    ax.bar_label(bars)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.margins(y=0.15)
+    ax.set_ylabel("repositories")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
