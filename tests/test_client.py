@@ -106,3 +106,12 @@ def test_rate_limit_wait_from_reset_header():
                                          "X-RateLimit-Reset": "1030"})
     assert client.rate_limit_wait(reply, now=1000) == 30
     assert client.rate_limit_wait(httpx.Response(403)) is None  # a plain 403 is not a limit
+
+
+def test_get_repo_gives_up_after_its_waits_without_a_last_useless_sleep(sim):
+    sim.configure(faults={"psf/requests": [429] * 6}, retry_after=1)
+    waits = []
+    with pytest.raises(RateLimited):
+        client.get_repo("psf/requests", sleep=waits.append, max_wait=5)
+    assert waits == [1.0] * client.MAX_RATE_LIMIT_WAITS
+    assert sim.request_count() == client.MAX_RATE_LIMIT_WAITS + 1

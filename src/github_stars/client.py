@@ -25,7 +25,6 @@ from github_stars.errors import (
 )
 from github_stars.repo_names import validate_repo_name
 
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # the defaults; see `default_timeout`
 MAX_RATE_LIMIT_WAITS = 3
 
 
@@ -154,7 +153,8 @@ def get_repo(
     A wait longer than `max_wait` raises `RateLimitWaitTooLong` instead of sleeping.
     """
     max_wait = config.max_rate_limit_wait() if max_wait is None else max_wait
-    for _ in range(MAX_RATE_LIMIT_WAITS + 1):
+    waits = 0
+    while True:
         if before_request is not None:
             before_request()
         try:
@@ -165,6 +165,7 @@ def get_repo(
                     f"{exc} - asked to wait {exc.wait_seconds:.0f} s, more than the maximum "
                     f"of {max_wait:.0f} s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)"
                 ) from None
+            if waits == MAX_RATE_LIMIT_WAITS:
+                raise  # still refused after waiting as told: Prefect's retries take over
             sleep(exc.wait_seconds)
-            last = exc
-    raise last
+            waits += 1
