@@ -10,12 +10,17 @@ from matplotlib.figure import Figure
 STATUS_COLORS = {2: "#2f9e44", 3: "#868e96", 4: "#e8590c", 5: "#c92a2a"}
 
 
+def _draw_requests(ax: plt.Axes, frame: pd.DataFrame, height: float) -> None:
+    """One bar per request from start to end (seconds), coloured by HTTP status class."""
+    colors = [STATUS_COLORS.get(int(s) // 100, "#000") for s in frame["status"]]
+    ax.barh(np.arange(len(frame)), frame["end"] - frame["start"], left=frame["start"],
+            color=colors, height=height)
+
+
 def plot_request_timeline(frame: pd.DataFrame, title: str = "When each request ran") -> Figure:
     """One bar per request from start to end (seconds), coloured by HTTP status class."""
     fig, ax = plt.subplots(figsize=(9, 0.22 * max(len(frame), 8) + 1.2))
-    colors = [STATUS_COLORS.get(int(s) // 100, "#000") for s in frame["status"]]
-    ax.barh(np.arange(len(frame)), frame["end"] - frame["start"], left=frame["start"],
-            color=colors, height=0.7)
+    _draw_requests(ax, frame, height=0.7)
     ax.set_yticks(np.arange(len(frame)))
     ax.set_yticklabels(frame["repo"].fillna(frame["path"]), fontsize=7)
     ax.invert_yaxis()
@@ -83,9 +88,7 @@ def plot_request_timelines(
                              figsize=(9, 0.1 * sum(heights) + 1.0 * len(frames) + 0.8),
                              gridspec_kw={"height_ratios": heights})
     for ax, (label, frame) in zip(axes[:, 0], frames.items(), strict=True):
-        colors = [STATUS_COLORS.get(int(s) // 100, "#000") for s in frame["status"]]
-        ax.barh(np.arange(len(frame)), frame["end"] - frame["start"], left=frame["start"],
-                color=colors, height=0.8)
+        _draw_requests(ax, frame, height=0.8)
         if len(frame) <= 12:
             ax.set_yticks(np.arange(len(frame)))
             ax.set_yticklabels(frame["repo"].fillna(frame["path"]), fontsize=7)

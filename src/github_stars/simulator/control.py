@@ -108,17 +108,14 @@ class Simulator:
         return response.json()
 
 
-def _running_simulator(port: int) -> bool:
+def simulator_running(port: int | None = None) -> bool:
+    """Whether a simulator answers on `port` (default: `default_port()`)."""
+    port = default_port() if port is None else port
     try:
         reply = httpx.get(f"http://{HOST}:{port}/_simulator/health", timeout=1.0)
         return reply.json().get("service") == "github-stars-simulator"
     except (httpx.HTTPError, ValueError):
         return False
-
-
-def simulator_running(port: int | None = None) -> bool:
-    """Whether a simulator answers on `port` (default: `default_port()`)."""
-    return _running_simulator(default_port() if port is None else port)
 
 
 def _port_taken(port: int) -> bool:
@@ -140,7 +137,7 @@ def start_simulator(
     port = default_port() if port is None else port
     if port in _started and _started[port].process.poll() is None:
         sim = Simulator(port, _started[port].process)
-    elif _running_simulator(port):
+    elif simulator_running(port):
         sim = Simulator(port)
     elif _port_taken(port):
         raise SimulatorError(f"port {port} is in use by another program; pick another port")
@@ -152,7 +149,7 @@ def start_simulator(
         )
         os.close(log_fd)
         deadline = time.monotonic() + START_TIMEOUT
-        while not _running_simulator(port):
+        while not simulator_running(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise SimulatorError(f"simulator did not start on port {port}; see {log_path}")
