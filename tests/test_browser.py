@@ -166,26 +166,43 @@ def code_cells_done(page, expected: int) -> bool:
                                             for p in prompts)
 
 
+def fail_with_page(page, why: str) -> None:
+    """Fail with what the learner would see: a screenshot and the page's dialogs and status."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "jupyterlab-failure.png"
+    page.screenshot(path=shot)
+    dialogs = page.locator(".jp-Dialog").all_inner_texts()
+    status = page.locator("#jp-main-statusbar").all_inner_texts()
+    pytest.fail(f"{why}; dialogs: {dialogs}; status bar: {status}; screenshot: {shot}")
+
+
 def run_all_cells(page) -> None:
-    """Run > Run All Cells, once the kernel is up; answer "Select Kernel" if JupyterLab asks
-    (it does when the kernel is slow to start) and click again if nothing got queued."""
-    kernel_ready = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    """Run > Run All Cells once the notebook's kernel is idle; answer "Select Kernel" if
+    JupyterLab asks (it does when the kernel is slow to start).
+
+    The toolbar's execution indicator says "idle" before any kernel exists, so readiness is
+    read from the status bar ("Python 3 (ipykernel) | Idle").
+    """
+    kernel_idle = page.locator("#jp-main-statusbar", has_text=re.compile(r"\(ipykernel\) \| Idle"))
     kernel_dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
     started = page.locator(".jp-CodeCell .jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        kernel_ready.or_(kernel_dialog).first.wait_for(timeout=120_000)
+    for _attempt in range(3):
+        try:
+            kernel_idle.or_(kernel_dialog).first.wait_for(timeout=120_000)
+        except PlaywrightTimeout:
+            fail_with_page(page, "the notebook's kernel did not become idle")
         if kernel_dialog.is_visible():
             kernel_dialog.get_by_role("button", name="Select").click()
+            kernel_dialog.wait_for(state="detached", timeout=30_000)
             continue
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
         try:
-            started.first.wait_for(timeout=20_000)
+            started.first.wait_for(timeout=30_000)
             return
         except PlaywrightTimeout:
             page.keyboard.press("Escape")  # close a menu left open, then look again
-    pytest.fail("JupyterLab did not start running the lesson")
+    fail_with_page(page, "JupyterLab did not start running the lesson")
 
 
 @pytest.fixture(scope="module")
