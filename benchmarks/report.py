@@ -62,11 +62,17 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", f"## Rate limiting ({rates['tasks']} waiting tasks, limit {rates['limit']}, "
               f"{rates['per_second']:g} slots/s; the simulator rejects more than "
               f"{rates['simulator_allows_per_second_window']} requests in any second)", "",
-              "| configuration | seconds | requests | rejected | achieved / s | efficiency |",
-              "| --- | --- | --- | --- | --- | --- |"]
+              "| configuration | seconds | requests | rejected | stalls | achieved / s | "
+              "efficiency |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['config']} | {fmt(r['seconds'])} | {r['requests']} | "
-              f"{r['rate_limit_rejections']} | {fmt(r['achieved_per_second'])} | "
-              f"{fmt(r['rate_limit_efficiency'])} |" for r in rates["runs"]]
+              f"{r['rate_limit_rejections']} | {r['stalls']} | "
+              f"{fmt(r['achieved_per_second'])} | {fmt(r['rate_limit_efficiency'])} |"
+              for r in rates["runs"]]
+    lines += ["", f"The target is measured on `{rates['recommended_config']}`, the "
+              "configuration the rate-limiting lesson teaches. A stall is a gap between "
+              "accepted requests longer than 1.5 s and 3 refill intervals: no waiting task got "
+              "a slot."]
     start = results["startup"]
     lines += ["", "## Start-up (fresh process to first finished flow run, seconds)", "",
               "| fresh PREFECT_HOME, temporary server | running server | "

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_KEYS = {
     "map_speedup_vs_sequential", "map_vs_threads_ratio", "per_task_overhead_ms",
     "cached_requests", "cached_time_ratio", "rate_limit_efficiency", "rate_limit_rejections",
+    "rate_limit_stalls",
 }
 
 
@@ -36,6 +37,7 @@ def test_smoke_benchmark_writes_json_table_and_charts(tmp_path: Path) -> None:
                                                              "asyncio"}
     configs = results["rate_limiting"]["runs"]
     assert [c["requests"] for c in configs] == [results["rate_limiting"]["tasks"]] * len(configs)
+    assert "occupy=" in results["summary"]["rate_limit_config"]  # the configuration taught
     assert all(isinstance(t["met"], bool) for t in results["targets"])
 
     table = (tmp_path / "latest.md").read_text()

@@ -10,6 +10,7 @@ import pytest
 
 from github_stars.charts import plot_request_timelines, plot_retry_gaps
 from github_stars.measure import (
+    budget_overshoot,
     max_concurrent,
     measure_run,
     requests_frame,
@@ -48,6 +49,21 @@ def close_figures():
 )
 def test_max_concurrent_counts_requests_in_flight(spans, expected):
     assert max_concurrent(frame_of(*spans)) == expected
+
+
+@pytest.mark.parametrize(
+    ("starts", "expected"),
+    [
+        ([0, 0, 0, 0, 0.25, 0.5], 0.0),  # burst of 4, then exactly 4/s
+        ([0, 0, 0, 0, 0], 1.0),  # one over the burst
+        ([0, 0, 0, 0, 3.0, 3.0, 3.0, 3.0], 0.0),  # the bucket refilled during a pause
+        ([0, 0, 0, 0, 0.1, 0.2], 2 - 4 * 0.2),  # two refills too early
+        ([], 0.0),
+    ],
+)
+def test_budget_overshoot_is_the_worst_interval_against_the_token_bucket(starts, expected):
+    frame = frame_of(*[(start, start + 0.01) for start in starts])
+    assert budget_overshoot(frame, burst=4, per_second=4.0) == pytest.approx(expected)
 
 
 def test_max_concurrent_of_an_empty_log_is_zero():

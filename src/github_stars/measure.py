@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -52,6 +53,20 @@ def achieved_rate(frame: pd.DataFrame, skip_burst: int = 0) -> float:
     if len(starts) < 2 or starts[-1] == starts[0]:
         return float("nan")
     return (len(starts) - 1) / (starts[-1] - starts[0])
+
+
+def budget_overshoot(frame: pd.DataFrame, burst: int, per_second: float) -> float:
+    """How far the requests exceed a token bucket (`burst`, refilled at `per_second`).
+
+    The most requests sent in any interval minus what the bucket allows in it,
+    `burst + per_second * length`; 0 or less when every interval is within the budget.
+    """
+    starts = np.sort(frame["start"].to_numpy())
+    if len(starts) == 0:
+        return 0.0
+    first, last = np.triu_indices(len(starts))
+    sent = last - first + 1
+    return float((sent - (burst + per_second * (starts[last] - starts[first]))).max())
 
 
 def max_in_window(frame: pd.DataFrame, window: float) -> int:

@@ -54,6 +54,23 @@ def ensure_rate_limit(
     return budget
 
 
+# Slots per request for a finer-grained limit (see `in_slot_units`).
+SLOT_UNITS = 100
+
+
+def in_slot_units(budget: config.RateBudget, units: int = SLOT_UNITS) -> config.RateBudget:
+    """The same budget counted in `units` slots per request: limit and decay times `units`.
+
+    Prefect decays slots in whole units (`floor(decay * seconds since the last update)`), and
+    every refused request restarts that clock, so a limit that counts one slot per request
+    loses the fraction of a slot at each refusal. Counting each request as `units` slots
+    (`rate_limit(name, occupy=units)`) makes that loss `units` times smaller.
+    """
+    if units < 1:
+        raise ValueError(f"units must be a positive whole number, got {units}")
+    return config.RateBudget(budget.limit * units, budget.per_second * units)
+
+
 def take_github_slot() -> None:
     """Block until the `github-api` limit grants a slot (call before each request)."""
     rate_limit(config.RATE_LIMIT_NAME)

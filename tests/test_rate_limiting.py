@@ -1,0 +1,41 @@
+"""The global concurrency limit used as a rate limit: idempotent set-up and slot units."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from prefect import get_client
+from prefect.concurrency.sync import rate_limit
+
+from github_stars.config import RateBudget
+from github_stars.rate_limiting import SLOT_UNITS, ensure_rate_limit, in_slot_units
+
+
+def test_slot_units_scale_limit_and_decay_alike():
+    assert in_slot_units(RateBudget(60, 60 / 3600)) == RateBudget(60 * SLOT_UNITS,
+                                                                   60 / 3600 * SLOT_UNITS)
+    assert in_slot_units(RateBudget(4, 4.0), units=1) == RateBudget(4, 4.0)
+    with pytest.raises(ValueError, match="positive whole number"):
+        in_slot_units(RateBudget(4, 4.0), units=0)
+
+
+def test_ensure_rate_limit_creates_then_updates_the_same_limit():
+    name = "test-ensure-rate-limit"
+    ensure_rate_limit(name, RateBudget(3, 1.5))
+    ensure_rate_limit(name, RateBudget(5, 2.5))  # a second call must not fail
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(name)
+    assert (limit.limit, limit.slot_decay_per_second) == (5, 2.5)
+
+
+def test_a_request_counted_as_many_slots_waits_for_its_refill():
+    """Burst 2, 4 requests/s, each request `SLOT_UNITS` slots: the third waits ~1/4 s."""
+    name = "test-slot-units"
+    ensure_rate_limit(name, in_slot_units(RateBudget(2, 4.0)))
+    started = time.monotonic()
+    taken = []
+    for _ in range(3):
+        rate_limit(name, occupy=SLOT_UNITS, strict=True)
+        taken.append(time.monotonic() - started)
+    assert taken[2] - taken[0] >= 0.2  # never faster than the budget allows
