@@ -6,15 +6,9 @@ STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
-# Batch the server's task-run/event writes so rate_limit() does not collide with them on
-# SQLite (see github_stars.rate_limiting.SQLITE_SERVER_SETTINGS).
-export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE := 500
-export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL := 1
-export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE := 500
-export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL := 1
-# A temporary server (no PREFECT_API_URL) gets 20 s to start by default: too little on a busy
-# 2-core machine.
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+# Prefect server settings (SQLite write batching, start-up timeout) are applied where a
+# server starts: conftest.py (tests), the CLI (`make run`), binder/start (`make lab`) and
+# benchmarks/run.py (`make bench`).
 
 .PHONY: install lab run test lint format strip bench clean
 

@@ -50,7 +50,8 @@ print(json.dumps({
     "proxy": {name: [p.port, p.absolute_url, p.launcher_entry.title]
               for name, p in proxies.items()},
     "env": {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL",
-            "PREFECT_UI_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED")},
+            "PREFECT_UI_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED",
+            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL")},
 }))
 """
 
@@ -112,6 +113,7 @@ def test_binder_build_and_start_on_a_clean_virtualenv(tmp_path):
         "PREFECT_API_URL": f"http://127.0.0.1:{ports['PREFECT_SERVER_API_PORT']}/prefect-ui/api",
         "PREFECT_UI_API_URL": "/prefect-ui/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",  # SQLite batching
     }
 
     # The servers binder/start started end with the command they were started for.

@@ -9,7 +9,13 @@ from prefect import get_client
 from prefect.concurrency.sync import rate_limit
 
 from github_stars.config import RateBudget
-from github_stars.rate_limiting import SLOT_UNITS, ensure_rate_limit, in_slot_units
+from github_stars.rate_limiting import (
+    SLOT_UNITS,
+    SQLITE_SERVER_SETTINGS,
+    ensure_rate_limit,
+    in_slot_units,
+    shell_exports,
+)
 
 
 def test_slot_units_scale_limit_and_decay_alike():
@@ -18,6 +24,16 @@ def test_slot_units_scale_limit_and_decay_alike():
     assert in_slot_units(RateBudget(4, 4.0), units=1) == RateBudget(4, 4.0)
     with pytest.raises(ValueError, match="positive whole number"):
         in_slot_units(RateBudget(4, 4.0), units=0)
+
+
+def test_shell_exports_keep_values_already_set_and_change_nothing():
+    name = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"
+    environ = {name: "2 s"}
+    lines = shell_exports(environ).splitlines()
+    assert environ == {name: "2 s"}
+    assert f"export {name}='2 s'" in lines
+    assert len(lines) == len(SQLITE_SERVER_SETTINGS)
+    assert "export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE=500" in lines
 
 
 def test_ensure_rate_limit_creates_then_updates_the_same_limit():

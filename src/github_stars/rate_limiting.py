@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
+import shlex
+from collections.abc import Mapping, MutableMapping
 
 from prefect import get_client
 from prefect.concurrency.sync import rate_limit
@@ -34,6 +35,13 @@ def apply_server_settings(environ: MutableMapping[str, str] = os.environ) -> dic
     for name, value in SQLITE_SERVER_SETTINGS.items():
         environ.setdefault(name, value)
     return {name: environ[name] for name in SQLITE_SERVER_SETTINGS}
+
+
+def shell_exports(environ: Mapping[str, str] = os.environ) -> str:
+    """`export NAME=VALUE` lines of `apply_server_settings` for a shell (binder/start), values
+    already in `environ` kept; `environ` itself is not changed."""
+    applied = apply_server_settings(dict(environ))
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in applied.items())
 
 
 def ensure_rate_limit(
