@@ -16,6 +16,7 @@ from github_stars.measure import (
     requests_frame,
     retry_gaps,
     task_run_states,
+    time_interleaved,
 )
 from github_stars.simulator.snapshot import snapshot_stars
 
@@ -85,6 +86,21 @@ def test_retry_gaps_measure_end_to_next_start_per_repository():
 
 def test_retry_gaps_of_single_attempts_are_empty():
     assert retry_gaps(frame_of((0, 1), (0, 1))).empty
+
+
+def test_time_interleaved_runs_each_once_per_round_in_order():
+    calls = []
+    timings = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                               rounds=3)
+    assert calls == ["a", "b"] * 3
+    assert list(timings.columns) == ["a", "b"]
+    assert list(timings.index) == [1, 2, 3]
+    assert (timings >= 0).all().all()
+
+
+def test_time_interleaved_needs_a_round():
+    with pytest.raises(ValueError, match="rounds must be at least 1"):
+        time_interleaved({"a": lambda: None}, rounds=0)
 
 
 def test_timelines_draw_one_panel_and_one_bar_per_request():

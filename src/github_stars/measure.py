@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -30,6 +30,25 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.started
+
+
+def time_interleaved(runs: Mapping[str, Callable[[], Any]], rounds: int = 3) -> pd.DataFrame:
+    """Wall seconds of each run in `runs`, once per round, for `rounds` rounds (interleaved).
+
+    One row per round, one column per label. Interleaving spreads a slow moment of the
+    machine over all runs; compare medians, which one slow round cannot move.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    rows = []
+    for _ in range(rounds):
+        row = {}
+        for label, run in runs.items():
+            with Stopwatch() as watch:
+                run()
+            row[label] = watch.seconds
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, rounds + 1, name="round"))
 
 
 def requests_frame(log: Iterable[dict[str, Any]]) -> pd.DataFrame:
