@@ -57,8 +57,11 @@ def simulator():
 @pytest.fixture
 def sim(simulator):
     """The simulator with default knobs and an empty request log, for one test."""
+    from github_stars.client import API_PAUSE
+
     simulator.reset(settings=True)
     simulator.activate()
+    API_PAUSE.clear()  # a rate-limit pause another test's refusal left is not this test's
     return simulator
 
 

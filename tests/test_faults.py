@@ -155,12 +155,15 @@ def test_a_rate_limit_slot_the_prefect_server_refuses_is_retried(sim, monkeypatc
 
 
 # --- rate limits: wait as told, never hammer, refuse waits over the maximum ---------------
-def test_429_retry_after_is_waited_out(sim):
-    sim.configure(faults={"aio-libs/aiohttp": [429, 429]}, retry_after=1)
+def test_429_retry_after_is_waited_out_even_across_prefects_retries(sim):
+    # More refusals than the client waits out in one attempt: Prefect's retry (after its
+    # short backoff) must still wait for Retry-After, which the shared pause remembers.
+    refusals = client.MAX_RATE_LIMIT_WAITS + 2
+    sim.configure(faults={"aio-libs/aiohttp": [429] * refusals}, retry_after=1)
     (result,) = show_stars(["aio-libs/aiohttp"])
     assert result.stars == STARS["aio-libs/aiohttp"]
-    log = repo_log(sim, "aio-libs/aiohttp", 3)
-    assert [e["status"] for e in log] == [429, 429, 200]
+    log = repo_log(sim, "aio-libs/aiohttp", refusals + 1)
+    assert [e["status"] for e in log] == [429] * refusals + [200]
     gaps = [later["t_start"] - earlier["t_end"] for earlier, later in zip(log, log[1:],
                                                                           strict=False)]
     assert min(gaps) >= 1.0, gaps  # never before Retry-After
@@ -211,6 +214,16 @@ def test_bad_bodies_are_a_specific_error_not_a_keyerror(sim, caplog, fault, repo
     assert "KeyError" not in caplog.text
 
 
+@pytest.mark.parametrize(("status", "repo", "reason"),
+                         [(401, "pallets/werkzeug", "HTTP 401 (Bad credentials)"),
+                          (451, "pallets/itsdangerous", "HTTP 451 (Repository access blocked)")])
+def test_other_client_errors_are_reported_once_not_retried(sim, status, repo, reason):
+    sim.configure(faults={repo: [status]})
+    (result,) = show_stars([repo])
+    assert (result.error_kind, result.error) == ("http error", reason)
+    assert sim.request_count() == 1
+
+
 # --- errors are never cached ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("script", "repo"),
@@ -223,6 +236,7 @@ def test_a_failed_run_is_fetched_again_next_time(sim, monkeypatch, script, repo)
     (failed,) = show_stars([repo])
     assert not failed.ok
     sim.reset(settings=True)
+    client.API_PAUSE.clear()  # the next run comes after any pause the refusal asked for
     (again,) = show_stars([repo])
     assert (again.stars, again.cached) == (STARS[repo], False)
     assert sim.request_count() == 1
@@ -230,24 +244,20 @@ def test_a_failed_run_is_fetched_again_next_time(sim, monkeypatch, script, repo)
 
 # --- what a CLI user sees -------------------------------------------------------------------
 def test_cli_reports_each_fault_in_one_line_and_exits_1(sim):
-    sim.configure(retry_after=600, faults={
+    sim.configure(faults={
         "tornadoweb/tornado": ["non_json"],
         "benoitc/gunicorn": ["missing_stars"],
-        "praw-dev/praw": [429],
         "andialbrecht/sqlparse": [503] * ATTEMPTS,
         "more-itertools/more-itertools": [502, "reset"],
     })
-    repos = ["tornadoweb/tornado", "benoitc/gunicorn", "praw-dev/praw", "andialbrecht/sqlparse",
+    repos = ["tornadoweb/tornado", "benoitc/gunicorn", "andialbrecht/sqlparse",
              "more-itertools/more-itertools", "nobody/nothing-at-all"]
-    done = run_cli(*repos, "--max-wait", "5", GITHUB_API_URL=sim.url)
+    done = run_cli(*repos, GITHUB_API_URL=sim.url)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         "tornadoweb/tornado: error: response is not valid JSON (text/html; charset=utf-8, "
         "55 bytes)",
         "benoitc/gunicorn: error: response has no integer 'stargazers_count'",
-        "praw-dev/praw: error: rate limited (429: You have exceeded a secondary rate limit. "
-        "Please wait a few minutes before you try again.) - asked to wait 600 s, more than the "
-        "maximum of 5 s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)",
         f"andialbrecht/sqlparse: error: server error 503 (gave up after {ATTEMPTS} attempts)",
         f"more-itertools/more-itertools: {STARS['more-itertools/more-itertools']} stars",
         "nobody/nothing-at-all: error: not found (404)",
@@ -255,6 +265,19 @@ def test_cli_reports_each_fault_in_one_line_and_exits_1(sim):
     # stderr carries Prefect's logs; its only tracebacks are our typed, expected errors.
     assert uncaught_exceptions(done.stderr) == {"github_stars.errors.TransientError"}
     assert "KeyError" not in done.stdout + done.stderr
+
+
+def test_cli_reports_a_rate_limit_wait_over_the_maximum(sim):
+    # A rate limit applies to the whole API: the 600 s pause it asks for would also stop any
+    # other repository of the run (tests/test_client.py), so this one runs alone.
+    sim.configure(retry_after=600, faults={"praw-dev/praw": [429]})
+    done = run_cli("praw-dev/praw", "--max-wait", "5", GITHUB_API_URL=sim.url)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "praw-dev/praw: error: rate limited (429: You have exceeded a secondary rate limit. "
+        "Please wait a few minutes before you try again.) - asked to wait 600 s, more than the "
+        "maximum of 5 s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)"]
+    assert sim.request_count() == 1
 
 
 def uncaught_exceptions(stderr: str) -> set[str]:

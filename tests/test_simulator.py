@@ -26,11 +26,31 @@ def test_repo_shape_matches_github_and_snapshot(sim):
     assert body["created_at"].endswith("Z")
 
 
+def get_without_user_agent(sim, path):
+    """A request with no User-Agent header at all (httpx adds one unless removed)."""
+    with httpx.Client(timeout=10) as http:
+        del http.headers["User-Agent"]
+        return http.get(sim.url + path)
+
+
 def test_rate_limit_headers_on_every_response(sim):
-    for path in ("/repos/psf/requests", "/repos/nobody/nothing", "/rate_limit"):
-        headers = get(sim, path).headers
+    etag = get(sim, "/repos/psf/requests").headers["etag"]
+    replies = {
+        "200": get(sim, "/repos/psf/requests"),
+        "404": get(sim, "/repos/nobody/nothing"),
+        "rate_limit": get(sim, "/rate_limit"),
+        "301": get(sim, "/repos/kennethreitz/requests"),
+        "304": get(sim, "/repos/psf/requests", **{"If-None-Match": etag}),
+        "403 no User-Agent": get_without_user_agent(sim, "/repos/psf/requests"),
+        "no such route": get(sim, "/repos/psf/requests/nested/path"),
+        "wrong method": httpx.post(sim.url + "/repos/psf/requests", headers=UA),
+    }
+    assert {k: r.status_code for k, r in replies.items()} == {
+        "200": 200, "404": 404, "rate_limit": 200, "301": 301, "304": 304,
+        "403 no User-Agent": 403, "no such route": 404, "wrong method": 405}
+    for label, reply in replies.items():
         for name in ("Limit", "Remaining", "Used", "Reset", "Resource"):
-            assert f"x-ratelimit-{name.lower()}" in headers, (path, name)
+            assert f"x-ratelimit-{name.lower()}" in reply.headers, (label, name)
     used = [int(get(sim, "/repos/psf/requests").headers["x-ratelimit-used"]) for _ in range(2)]
     assert used[1] == used[0] + 1
 
@@ -41,6 +61,16 @@ def test_unknown_repo_is_404_with_githubs_body(sim):
     assert reply.json() == {"message": "Not Found",
                             "documentation_url": "https://docs.github.com/rest",
                             "status": "404"}
+
+
+def test_unknown_paths_and_methods_answer_githubs_json(sim):
+    reply = get(sim, "/repos/psf/requests/nested/path")
+    assert reply.json() == {"message": "Not Found",
+                            "documentation_url": "https://docs.github.com/rest",
+                            "status": "404"}
+    wrong = httpx.post(sim.url + "/repos/psf/requests", headers=UA)
+    assert wrong.json()["message"] == "Method Not Allowed"
+    assert [e["kind"] for e in sim.requests()] == ["no_route", "no_route"]
 
 
 def test_renamed_repo_answers_301_to_its_new_home(sim):
@@ -58,10 +88,19 @@ def test_etag_and_304_do_not_count(sim):
     assert int(again.headers["x-ratelimit-used"]) == used
 
 
-def test_missing_user_agent_is_403(sim):
-    reply = httpx.get(sim.url + "/repos/psf/requests", headers={"User-Agent": ""})
-    assert reply.status_code == 403
-    assert "User-Agent" in reply.json()["message"]
+def test_weak_and_listed_etags_also_answer_304(sim):
+    etag = get(sim, "/repos/psf/requests").headers["etag"]
+    for header in (f"W/{etag}", f'"other", {etag}', "*"):
+        assert get(sim, "/repos/psf/requests", **{"If-None-Match": header}).status_code == 304
+    assert get(sim, "/repos/psf/requests", **{"If-None-Match": '"other"'}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/repos/psf/requests", "/rate_limit"])
+def test_missing_user_agent_is_403(sim, path):
+    for reply in (get_without_user_agent(sim, path),
+                  httpx.get(sim.url + path, headers={"User-Agent": ""})):
+        assert reply.status_code == 403
+        assert "User-Agent" in reply.json()["message"]
 
 
 def test_case_insensitive_lookup(sim):
@@ -79,6 +118,28 @@ def test_latency_knob(sim):
     started = time.perf_counter()
     get(sim, "/repos/psf/requests")
     assert time.perf_counter() - started >= 0.3
+
+
+def test_jitter_knob_adds_up_to_its_value(sim):
+    sim.configure(latency=0.1, jitter=0.3, seed=1)
+    for _ in range(5):
+        get(sim, "/repos/psf/requests")
+    durations = [e["t_end"] - e["t_start"] for e in sim.requests()]
+    assert all(0.1 <= d <= 0.1 + 0.3 + 0.1 for d in durations)
+    assert max(durations) - min(durations) > 0.01  # not a fixed delay
+
+
+def test_failure_statuses_knob_chooses_the_codes(sim):
+    sim.configure(failure_rate=1.0, failure_statuses=[502])
+    assert {get(sim, f"/repos/{n}").status_code for n in list(load_snapshot())[:10]} == {502}
+
+
+def test_primary_limit_can_answer_403_like_github(sim):
+    sim.configure(rate_limit=1, rate_limit_status=403)
+    replies = [get(sim, "/repos/psf/requests") for _ in range(2)]
+    assert [r.status_code for r in replies] == [200, 403]
+    assert replies[1].headers["x-ratelimit-remaining"] == "0"
+    assert int(replies[1].headers["x-ratelimit-reset"]) >= time.time()
 
 
 def test_fail_first_n_per_repo(sim):

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
                           SERVER_STARTUP_TIMEOUT)
+    # Offline first: a temporary server must not try to send usage statistics.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from github_stars.rate_limiting import apply_server_settings
 
     apply_server_settings()  # for the temporary server, if this run starts one

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from github_stars import config
+from github_stars.api_pause import ApiPause
 from github_stars.errors import (
     BadResponse,
     RateLimited,
@@ -140,6 +142,18 @@ def fetch_repo(full_name: str, http: httpx.Client | None = None) -> dict[str, An
     raise UnexpectedStatus(f"{name}: HTTP {status}" + (f" ({detail})" if detail else ""))
 
 
+# After a rate-limit refusal, no thread sends to the same API and identity before the time
+# the API named; Prefect's retries of a task check it too.
+API_PAUSE = ApiPause()
+_MAX_WAIT_HINT = "use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer"
+
+
+def pause_key() -> tuple[str, str]:
+    """Whose rate limit a request counts against: the API and a digest of the token."""
+    token = config.github_token() or ""
+    return config.api_base_url(), hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 def get_repo(
     full_name: str,
     *,
@@ -149,23 +163,33 @@ def get_repo(
 ) -> dict[str, Any]:
     """`fetch_repo`, waiting as told when rate limited (at most `max_wait` s per wait).
 
-    `before_request` runs before every request (the pipeline takes a rate-limit slot there).
-    A wait longer than `max_wait` raises `RateLimitWaitTooLong` instead of sleeping.
+    Before each request it waits out any pause a refusal set (`API_PAUSE`, shared by all
+    threads); `before_request` then runs (the pipeline takes a rate-limit slot there). A wait
+    longer than `max_wait` raises `RateLimitWaitTooLong` instead of sleeping.
     """
+    name = validate_repo_name(full_name)
     max_wait = config.max_rate_limit_wait() if max_wait is None else max_wait
+    key = pause_key()
     waits = 0
     while True:
+        paused = API_PAUSE.remaining(key)
+        if paused > max_wait:
+            raise RateLimitWaitTooLong(
+                f"{name}: rate limited - the API asked to pause requests for {paused:.0f} s "
+                f"more, longer than the maximum of {max_wait:.0f} s ({_MAX_WAIT_HINT})")
+        if paused:
+            sleep(paused)
         if before_request is not None:
             before_request()
         try:
-            return fetch_repo(full_name)
+            return fetch_repo(name)
         except RateLimited as exc:
+            API_PAUSE.pause(key, exc.wait_seconds)
             if exc.wait_seconds > max_wait:
                 raise RateLimitWaitTooLong(
                     f"{exc} - asked to wait {exc.wait_seconds:.0f} s, more than the maximum "
-                    f"of {max_wait:.0f} s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)"
+                    f"of {max_wait:.0f} s ({_MAX_WAIT_HINT})"
                 ) from None
             if waits == MAX_RATE_LIMIT_WAITS:
                 raise  # still refused after waiting as told: Prefect's retries take over
-            sleep(exc.wait_seconds)
             waits += 1

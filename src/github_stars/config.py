@@ -59,7 +59,7 @@ class RateBudget:
 def rate_budget() -> RateBudget:
     """The request budget for the configured API.
 
-    Real GitHub: 60 requests/hour without a token (limit 60, decay 60/3600 ~ 0.016 slots/s),
+    Real GitHub: 60 requests/hour without a token (limit 60, decay 60/3600 ~ 0.0167 slots/s),
     5,000/hour with one. Any other URL (the local simulator) gets 50 requests/s. Overridden
     with `GITHUB_STARS_RATE_LIMIT` and `GITHUB_STARS_RATE_PER_SECOND`.
     """

@@ -34,6 +34,7 @@ from github_stars.simulator.snapshot import (
 
 DOCS = "https://docs.github.com/rest"
 SERVER_ERRORS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+ERROR_MESSAGES = SERVER_ERRORS | {401: "Bad credentials", 451: "Repository access blocked"}
 PRIMARY_LIMIT_MESSAGE = (
     "API rate limit exceeded for {who}. (But here's the good news: Authenticated requests "
     "get a higher rate limit. Check out the documentation for more details.)"
@@ -105,6 +106,20 @@ def _etag(body: dict[str, Any]) -> str:
     return '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
 
 
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """`If-None-Match` as HTTP compares it: a list of tags, weak (`W/"..."`) or strong, or `*`."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+NO_USER_AGENT_MESSAGE = (
+    "Request forbidden by administrative rules. "
+    "Please make sure your request has a User-Agent header."
+)
+
+
 class ResetResponse(Response):
     """Declares a long body, sends part of it and ends: the client sees a broken connection."""
 
@@ -136,6 +151,9 @@ class GitHubSimulator:
     async def get_rate_limit(self, request: Request) -> Response:
         started = time.time()
         headers = self.state.rate_headers(_identity(request), started)
+        if not request.headers.get("User-Agent"):
+            self._record(request, None, 403, started, "no_user_agent")
+            return _error(403, NO_USER_AGENT_MESSAGE, headers)
         core = {
             "limit": int(headers["X-RateLimit-Limit"]),
             "remaining": int(headers["X-RateLimit-Remaining"]),
@@ -165,16 +183,13 @@ class GitHubSimulator:
         identity = _identity(request)
         key = full_name.lower() if full_name else None
         if not request.headers.get("User-Agent"):
-            message = (
-                "Request forbidden by administrative rules. "
-                "Please make sure your request has a User-Agent header."
-            )
-            return _error(403, message), key, "no_user_agent"
+            headers = state.rate_headers(identity, now)
+            return _error(403, NO_USER_AGENT_MESSAGE, headers), key, "no_user_agent"
         repo = self.repos.get(key) if key else None
         base_url = str(request.base_url).rstrip("/")
         body = repo_json(repo, base_url) if repo else None
         etag = _etag(body) if body else None
-        if etag and request.headers.get("If-None-Match") == etag:
+        if etag and _etag_matches(request.headers.get("If-None-Match"), etag):
             headers = state.rate_headers(identity, now) | {"ETag": etag}
             return Response(status_code=304, headers=headers), key, "not_modified"
         # Primary limit: a fixed window per identity.
@@ -244,7 +259,7 @@ class GitHubSimulator:
             headers["X-RateLimit-Remaining"] = "0"
             headers["X-RateLimit-Reset"] = str(math.ceil(time.time() + settings.retry_after))
             return _error(403, PRIMARY_LIMIT_MESSAGE.format(who="this client"), headers)
-        return _error(status, SERVER_ERRORS.get(status, "Error"), headers)
+        return _error(status, ERROR_MESSAGES.get(status, "Error"), headers)
 
     def _record(
         self, request: Request, repo: str | None, status: int, started: float, kind: str
@@ -259,6 +274,15 @@ class GitHubSimulator:
             "kind": kind,
             "authenticated": bool(request.headers.get("Authorization")),
         })
+
+    async def no_route(self, request: Request, exc: Exception) -> Response:
+        """Any other path or method: GitHub's JSON error (404 or 405), with rate headers."""
+        started = time.time()
+        status = getattr(exc, "status_code", 404)
+        message = "Not Found" if status == 404 else "Method Not Allowed"
+        headers = self.state.rate_headers(_identity(request), started)
+        self._record(request, None, status, started, "no_route")
+        return _error(status, message, headers)
 
     # --- control routes ---------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -314,6 +338,6 @@ def create_app(settings: SimulatorSettings | None = None) -> Starlette:
         Route("/_simulator/requests", sim.requests),
         Route("/_simulator/stats", sim.stats),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={404: sim.no_route, 405: sim.no_route})
     app.state.simulator = sim
     return app
