@@ -41,12 +41,14 @@ def markdown(results: dict[str, Any]) -> str:
               for t in results["targets"]]
     lines += ["", "## Concurrency (wall seconds)", "",
               "| N | Prefect sequential | Prefect .map() | ThreadPoolExecutor | asyncio | "
-              "map speed-up vs sequential | map / threads | Prefect overhead per task (ms) |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "map speed-up vs sequential | map / threads | sequential: Prefect's ms per task | "
+              ".map(): ms per task over threads |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['n']} | {fmt(r['sequential_s'])} | {fmt(r['map_s'])} | "
               f"{fmt(r['threads_s'])} | {fmt(r['asyncio_s'])} | "
               f"{fmt(r['map_speedup_vs_sequential'], 1)} | {fmt(r['map_vs_threads_ratio'])} | "
-              f"{fmt(r['per_task_overhead_ms'], 0)} |" for r in conc["runs"]]
+              f"{fmt(r['per_task_overhead_ms'], 0)} | {fmt(r['map_overhead_per_task_ms'], 0)} |"
+              for r in conc["runs"]]
     memory = conc["peak_memory_mb"]
     lines += ["", f"Peak Python memory (tracemalloc, MB) at N={conc['peak_memory_mb_at_n']}: "
               + ", ".join(f"{k} {v:.1f}" for k, v in memory.items())
@@ -69,10 +71,14 @@ def markdown(results: dict[str, Any]) -> str:
               f"{r['rate_limit_rejections']} | {r['stalls']} | "
               f"{fmt(r['achieved_per_second'])} | {fmt(r['rate_limit_efficiency'])} |"
               for r in rates["runs"]]
+    repeats = rates["recommended_repeats"]
     lines += ["", f"The target is measured on `{rates['recommended_config']}`, the "
-              "configuration the rate-limiting lesson teaches. A stall is a gap between "
-              "accepted requests longer than 1.5 s and 3 refill intervals: no waiting task got "
-              "a slot."]
+              f"configuration the rate-limiting lesson teaches, run {len(repeats)} times: "
+              "efficiency " + ", ".join(fmt(r["rate_limit_efficiency"]) for r in repeats)
+              + " (stalls " + ", ".join(str(r["stalls"]) for r in repeats)
+              + f"); the target uses the median, {fmt(rates['rate_limit_efficiency'])}. "
+              "A stall is a gap between accepted requests longer than 1.5 s and 3 refill "
+              "intervals: no waiting task got a slot."]
     start = results["startup"]
     lines += ["", "## Start-up (fresh process to first finished flow run, seconds)", "",
               "| fresh PREFECT_HOME, temporary server | running server | "

@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -40,13 +41,14 @@ class Plan:
     rate_tasks: int
     rate_limit: int
     rate_per_second: float
+    rate_repeats: int
     startup: bool
 
 
 PLANS = {
-    "full": Plan("full", (10, 50, 200), 200, 0.2, 50, 50, 40, 5, 5.0, True),
-    "quick": Plan("quick", (10, 50), 50, 0.2, 50, 50, 30, 5, 5.0, True),
-    "smoke": Plan("smoke", (5,), 5, 0.05, 5, 5, 4, 2, 4.0, False),
+    "full": Plan("full", (10, 50, 200), 200, 0.2, 50, 50, 40, 5, 5.0, 3, True),
+    "quick": Plan("quick", (10, 50), 50, 0.2, 50, 50, 30, 5, 5.0, 1, True),
+    "smoke": Plan("smoke", (5,), 5, 0.05, 5, 5, 4, 2, 4.0, 1, False),
 }
 
 
@@ -101,14 +103,26 @@ def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
         result = rate_limited_run(sim, names, budget, use_limit, workers, units)
         frames[name] = result.pop("frame")
         runs.append({"config": name, **result})
-    recommended = runs[-1]  # the configuration the rate-limiting lesson teaches
+    # The configuration the rate-limiting lesson teaches, measured `rate_repeats` times: one
+    # run's efficiency depends on how many stalls it met.
+    name, use_limit, workers, units = configs[-1]
+    repeats = [runs[-1]]
+    for _ in range(plan.rate_repeats - 1):
+        result = rate_limited_run(sim, names, budget, use_limit, workers, units)
+        result.pop("frame")
+        repeats.append({"config": name, **result})
+    efficiencies = [r["rate_limit_efficiency"] for r in repeats]
     sim.configure()
     return {"limit": budget.limit, "per_second": budget.per_second, "tasks": len(names),
             "simulator_allows_per_second_window": budget.limit + math.ceil(budget.per_second),
-            "runs": runs, "recommended_config": recommended["config"],
-            "rate_limit_efficiency": recommended["rate_limit_efficiency"],
-            "rate_limit_rejections": recommended["rate_limit_rejections"],
-            "rate_limit_stalls": recommended["stalls"], "_frames": frames}
+            "runs": runs, "recommended_config": name,
+            "recommended_repeats": [{k: r[k] for k in ("seconds", "rate_limit_efficiency",
+                                                       "rate_limit_rejections", "stalls")}
+                                    for r in repeats],
+            "rate_limit_efficiency": statistics.median(efficiencies),
+            "rate_limit_efficiency_min": min(efficiencies),
+            "rate_limit_rejections": sum(r["rate_limit_rejections"] for r in repeats),
+            "rate_limit_stalls": sum(r["stalls"] for r in repeats), "_frames": frames}
 
 
 def measure_all(plan: Plan) -> dict[str, Any]:
@@ -158,6 +172,8 @@ def summarise(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
         "cached_requests": cache["cached_requests"],
         "cached_time_ratio": cache["cached_time_ratio"],
         "rate_limit_efficiency": rates["rate_limit_efficiency"],
+        "rate_limit_efficiency_min": rates["rate_limit_efficiency_min"],
+        "rate_limit_repeats": len(rates["recommended_repeats"]),
         "rate_limit_rejections": rates["rate_limit_rejections"],
         "rate_limit_config": rates["recommended_config"],
         "rate_limit_stalls": rates["rate_limit_stalls"],
@@ -174,13 +190,17 @@ def targets(results: dict[str, Any], summary: dict[str, Any]) -> list[dict[str, 
         {"target": f"map within 2x of the thread pool at N={n}",
          "measured": summary["map_vs_threads_ratio"],
          "met": bool(summary["map_vs_threads_ratio"] <= 2.0),
-         "why": f"Prefect adds {per_task:.0f} ms per task over a bare thread (task run, state "
-                f"changes, events) on top of {row['threads_s']:.2f} s for the requests"},
+         "why": f".map() took {row['map_s']:.2f} s, the thread pool {row['threads_s']:.2f} s: "
+                f"Prefect adds {per_task:.0f} ms per task over a bare thread (creating the flow "
+                f"run, task runs, state changes, events), and the requests themselves take "
+                f"little more than one latency of {results['concurrency']['latency_s']:g} s"},
         {"target": f"map at least 10x faster than the sequential loop at N={n}",
          "measured": summary["map_speedup_vs_sequential"],
          "met": bool(summary["map_speedup_vs_sequential"] >= 10.0),
-         "why": f"sequential pays latency + {summary['per_task_overhead_ms']:.0f} ms overhead "
-                f"per task; map overlaps the waits"},
+         "why": f"the loop pays the latency plus {summary['per_task_overhead_ms']:.0f} ms of "
+                f"Prefect's work per task, one after another ({row['sequential_s']:.2f} s); "
+                f".map() overlaps the waits but not all of Prefect's work ({row['map_s']:.2f} "
+                f"s), so the ratio grows with N and with the latency"},
         {"target": "cached re-run makes 0 requests", "measured": cache["cached_requests"],
          "met": bool(cache["cached_requests"] == 0),
          "why": f"{cache['cached_results']} of {cache['n']} results came from the cache"},
@@ -194,8 +214,10 @@ def targets(results: dict[str, Any], summary: dict[str, Any]) -> list[dict[str, 
          "measured": summary["rate_limit_efficiency"],
          "met": bool(summary["rate_limit_efficiency"] >= 0.8
                      and summary["rate_limit_rejections"] == 0),
-         "why": f"{summary['rate_limit_config']}: {summary['rate_limit_rejections']} "
-                f"rejections, {summary['rate_limit_stalls']} stalls. With 100 slots per "
+         "why": f"{summary['rate_limit_config']}, median of {summary['rate_limit_repeats']} "
+                f"runs (lowest {summary['rate_limit_efficiency_min']:.2f}): "
+                f"{summary['rate_limit_rejections']} rejections, {summary['rate_limit_stalls']} "
+                f"stalls in all. With 100 slots per "
                 "request Prefect's whole-slot decay loses at most 1/100 of a request per "
                 "refused poll; the stalls remain: a slot request that collides with another "
                 "write on Prefect's SQLite database gets 'database is locked' (503) and every "
