@@ -157,7 +157,7 @@ def task_run_states(flow_run_id: UUID, expected: int, timeout: float = 30.0) -> 
 def connect_to_prefect() -> str:
     """Reach the Prefect API now and return its URL, so later timings exclude start-up.
 
-    Without `PREFECT_API_URL` this starts the kernel's temporary Prefect server (15-20 s),
+    Without `PREFECT_API_URL` this starts the kernel's temporary Prefect server (20 s or more),
     which would otherwise land in the first measured flow run.
     """
     from prefect import get_client
