@@ -28,6 +28,7 @@ def test_default_run_uses_the_bundled_simulator(tmp_path):
         f"huggingface/transformers: {STARS['huggingface/transformers']} stars",
     ]
     assert "snapshot dated 2026-01-24" in done.stderr
+    assert "knobs differ" not in done.stderr  # a simulator of its own: a healthy API
     assert csv.read_text().splitlines()[0].startswith("repo,stars,forks")
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -41,3 +42,11 @@ def test_failures_exit_1_and_every_success_is_printed():
         "not-a-name: error: invalid name: expected exactly one '/' as in 'owner/repo'",
         f"pallets/flask: {STARS['pallets/flask']} stars",
     ]
+
+
+def test_a_reused_simulator_says_which_knobs_a_lesson_left_changed(sim):
+    sim.configure(latency=0.05, secondary_limit=8)
+    done = run_cli("psf/requests", GITHUB_STARS_SIMULATOR_PORT=str(sim.port))
+    assert done.returncode == 0, done.stderr
+    assert f"simulator at {sim.url}" in done.stderr
+    assert "Its knobs differ from a healthy API's: latency=0.05, secondary_limit=8." in done.stderr

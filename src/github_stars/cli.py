@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from github_stars import config
 
@@ -42,8 +43,21 @@ def choose_api(live: bool) -> str:
     # github_stars.simulator`); else start one for this run alone on a free port, so a run
     # that ends first never stops the simulator another run is still using.
     sim = start_simulator() if simulator_running() else start_simulator(free_port())
-    return (f"Using the local GitHub API simulator at {sim.url}: figures come from a snapshot "
-            f"dated {SNAPSHOT_DATE}, not live (use --live for the real API).")
+    notice = (f"Using the local GitHub API simulator at {sim.url}: figures come from a snapshot "
+              f"dated {SNAPSHOT_DATE}, not live (use --live for the real API).")
+    changed = changed_knobs(sim.settings())
+    if changed:  # a lesson may have left latency, faults or limits on a shared simulator
+        notice += f" Its knobs differ from a healthy API's: {changed}."
+    return notice
+
+
+def changed_knobs(settings: dict[str, Any]) -> str:
+    """The simulator settings that differ from their defaults, as `name=value, ...`."""
+    from github_stars.simulator.settings import SimulatorSettings
+
+    defaults = SimulatorSettings().to_dict()
+    return ", ".join(f"{name}={value!r}" for name, value in settings.items()
+                     if defaults.get(name) != value)
 
 
 # Prefect gives the temporary server it starts (no PREFECT_API_URL) 20 s by default; a busy
