@@ -10,6 +10,7 @@ compiling bytecode at install time, for speed; neither changes what gets install
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -29,11 +30,29 @@ NOT_IN_THE_IMAGE = shutil.ignore_patterns(
     ".git", ".venv", ".prefect", ".pytest_cache", ".ruff_cache", "__pycache__", "*.egg-info",
     ".ipynb_checkpoints", "test-artifacts", "storage", "output",
 )
+
+
+def notebook_imports() -> list[str]:
+    """Every module the lessons import (`import x`, `from x import ...`), from their cells."""
+    modules = set()
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                for node in ast.walk(ast.parse("".join(cell["source"]))):
+                    if isinstance(node, ast.Import):
+                        modules |= {alias.name for alias in node.names}
+                    elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                        modules.add(node.module)
+    return sorted(modules)
+
+
 # What the container's command sees: the notebooks' imports and the two servers.
 CHECK = """
-import json, os, httpx
-import github_stars, prefect, pandas, matplotlib, jupyter_server_proxy, jupyterlab
+import importlib, json, os, sys, httpx
+import github_stars, prefect, jupyter_server_proxy, jupyterlab
 from jupyter_server_proxy.config import get_entrypoint_server_processes
+
+imported = [importlib.import_module(name).__name__ for name in sys.argv[1:]]
 
 proxies = {p.name: p for p in get_entrypoint_server_processes()}
 sim = httpx.get(f"http://127.0.0.1:{os.environ['GITHUB_STARS_SIMULATOR_PORT']}"
@@ -42,6 +61,7 @@ health = httpx.get(os.environ["PREFECT_API_URL"] + "/health")
 ui = httpx.get(os.environ["PREFECT_API_URL"].removesuffix("/api") + "/v2/",
                headers={"Accept": "text/html"})
 print(json.dumps({
+    "imported": imported,
     "prefect": prefect.__version__,
     "package": github_stars.__file__,
     "simulator": [sim.status_code, sim.json().get("stargazers_count")],
@@ -95,12 +115,15 @@ def test_binder_build_and_start_on_a_clean_virtualenv(tmp_path):
 
     ports = {"PREFECT_SERVER_API_PORT": free_port(), "GITHUB_STARS_SIMULATOR_PORT": free_port()}
     started = time.monotonic()
-    done = run(["./binder/start", "python", "-c", CHECK], repo,
+    lesson_modules = notebook_imports()
+    done = run(["./binder/start", "python", "-c", CHECK, *lesson_modules], repo,
                env | {k: str(v) for k, v in ports.items()}, 300)
     timings["start + check"] = time.monotonic() - started
     print("timings (s):", {k: round(v, 1) for k, v in timings.items()})
     seen = json.loads(done.stdout.strip().splitlines()[-1])
 
+    assert {"prefect", "pandas", "matplotlib.pyplot", "github_stars.tasks"} <= set(lesson_modules)
+    assert seen["imported"] == lesson_modules, "every module a lesson imports is installed"
     assert seen["prefect"] == "3.8.8"
     assert Path(seen["package"]).is_relative_to(repo / "src"), "the repository's own package"
     assert seen["simulator"] == [200, snapshot_stars()["prefecthq/prefect"]]
