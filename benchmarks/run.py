@@ -98,19 +98,17 @@ def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
         (f"{fine}, unbounded task runner", True, None, SLOT_UNITS),
         (f"{fine}, {bounded}", True, budget.limit, SLOT_UNITS),
     ]
-    runs, frames = [], {}
-    for name, use_limit, workers, units in configs:
-        result = rate_limited_run(sim, names, budget, use_limit, workers, units)
-        frames[name] = result.pop("frame")
-        runs.append({"config": name, **result})
+
+    def measure(name: str, use_limit: bool, workers: int | None, units: int) -> dict[str, Any]:
+        return {"config": name, **rate_limited_run(sim, names, budget, use_limit, workers,
+                                                   units)}
+
+    runs = [measure(*config) for config in configs]
+    frames = {run["config"]: run.pop("frame") for run in runs}
     # The configuration the rate-limiting lesson teaches, measured `rate_repeats` times: one
     # run's efficiency depends on how many stalls it met.
-    name, use_limit, workers, units = configs[-1]
-    repeats = [runs[-1]]
-    for _ in range(plan.rate_repeats - 1):
-        result = rate_limited_run(sim, names, budget, use_limit, workers, units)
-        result.pop("frame")
-        repeats.append({"config": name, **result})
+    name = configs[-1][0]
+    repeats = [runs[-1], *(measure(*configs[-1]) for _ in range(plan.rate_repeats - 1))]
     efficiencies = [r["rate_limit_efficiency"] for r in repeats]
     sim.configure()
     return {"limit": budget.limit, "per_second": budget.per_second, "tasks": len(names),
