@@ -5,17 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
 
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-# Prefect server settings (SQLite write batching, start-up timeout) are applied where a
-# server starts: conftest.py (tests), the CLI (`make run`), binder/start (`make lab`) and
-# benchmarks/run.py (`make bench`).
+# Prefect's process settings (analytics off, start-up timeout, SQLite server settings) live in
+# src/github_stars/prefect_settings.py and are applied where a server starts: conftest.py
+# (tests), the CLI (`make run`), binder/start (`make lab`) and benchmarks/run.py (`make bench`).
 
-.PHONY: install lab run test lint format strip bench clean
+.PHONY: install lab run test lint format strip bench book clean
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements-book.txt = requirements.txt + Jupyter Book (the tests build the book too)
+$(STAMP): requirements.txt requirements-book.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-book.txt
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv (if missing) and install everything
@@ -39,8 +39,22 @@ format: install
 bench: install ## benchmark against the simulator -> benchmarks/results (BENCH_ARGS=--quick)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
+# The book: every lesson executed against one simulator and one Prefect server (binder/start,
+# free ports unless BOOK_PREFECT_PORT / BOOK_SIMULATOR_PORT are given; a fresh PREFECT_HOME),
+# rendered to book/_build/html. Fails on any cell error or Sphinx warning (-W); a failed cell
+# is only a warning without it. The last line printed is the path of the built index.html.
+FREE_PORT = $(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+book: install ## execute every lesson and render the book -> book/_build/html/index.html
+	rm -rf book/_build/html book/_build/prefect-home
+	env -u GITHUB_API_URL -u GITHUB_TOKEN -u PREFECT_API_URL -u MPLBACKEND \
+		PATH="$(CURDIR)/$(BIN):$$PATH" PREFECT_HOME="$(CURDIR)/book/_build/prefect-home" \
+		PREFECT_SERVER_API_PORT="$(or $(BOOK_PREFECT_PORT),$$($(FREE_PORT)))" \
+		GITHUB_STARS_SIMULATOR_PORT="$(or $(BOOK_SIMULATOR_PORT),$$($(FREE_PORT)))" \
+		binder/start jupyter-book build book -W -n --keep-going
+	@echo "$(CURDIR)/book/_build/html/index.html"
+
 strip: install ## remove notebook outputs before committing
 	$(BIN)/nbstripout notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache book/_build

@@ -20,15 +20,14 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     home = tempfile.mkdtemp(prefix="github-stars-prefect-home-")
     os.environ["PREFECT_HOME"] = home
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
     os.environ.pop("GITHUB_TOKEN", None)
     os.environ.pop("GITHUB_API_URL", None)
-    from github_stars.rate_limiting import apply_server_settings
+    from github_stars.prefect_settings import apply_prefect_settings
     from github_stars.simulator import free_port
 
-    apply_server_settings()  # keeps rate_limit() fast on the SQLite test server
+    apply_prefect_settings()  # analytics off, SQLite server settings for the test server
 
     os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
     if os.environ.get("PREFECT_API_URL"):
@@ -57,11 +56,11 @@ def simulator():
 @pytest.fixture
 def sim(simulator):
     """The simulator with default knobs and an empty request log, for one test."""
-    from github_stars.client import API_PAUSE
+    from github_stars.retry_after import GITHUB_PAUSE
 
     simulator.reset(settings=True)
     simulator.activate()
-    API_PAUSE.clear()  # a rate-limit pause another test's refusal left is not this test's
+    GITHUB_PAUSE.clear()  # a rate-limit pause another test's refusal left is not this test's
     return simulator
 
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from github_stars.charts import plot_bars, plot_requests_over_time  # noqa: E402
+from github_stars.lab.charts import plot_bars, plot_requests_over_time  # noqa: E402
 
 APPROACHES = ("sequential", "map", "threads", "asyncio")
 

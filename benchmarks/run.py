@@ -56,13 +56,12 @@ def prepare_environment() -> None:
     """Temporary PREFECT_HOME, quiet logs, the SQLite server settings; before Prefect loads."""
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-prefect-home-")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
     os.environ.pop("GITHUB_TOKEN", None)
-    from github_stars.rate_limiting import apply_server_settings
+    from github_stars.prefect_settings import apply_prefect_settings
 
-    apply_server_settings()
+    apply_prefect_settings()
 
 
 def start_server() -> tuple[Any, float]:

@@ -25,7 +25,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from github_stars import config
 from github_stars.client import fetch_repo, request_headers, shared_client
 from github_stars.errors import GitHubStarsError
-from github_stars.measure import Stopwatch, achieved_rate, requests_frame
+from github_stars.lab.measure import Stopwatch, achieved_rate, requests_frame
 from github_stars.pipeline import show_stars
 from github_stars.rate_limiting import ensure_rate_limit, in_slot_units
 from github_stars.simulator import Simulator

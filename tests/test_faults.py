@@ -18,8 +18,9 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.utilities.math import lower_clamp_multiple
 
-from github_stars import client, config
+from github_stars import client, config, tasks
 from github_stars.pipeline import RepoResult, show_stars
+from github_stars.retry_after import GITHUB_PAUSE
 from github_stars.simulator import free_port
 from github_stars.simulator.snapshot import snapshot_stars
 from github_stars.tasks import fetch_stats
@@ -125,7 +126,7 @@ def test_connection_refused_is_retried_then_reported(monkeypatch):
         attempts.append(time.monotonic())
         return real_fetch(name, http)
 
-    monkeypatch.setattr(client, "fetch_repo", counting_fetch)
+    monkeypatch.setattr(tasks, "fetch_repo", counting_fetch)
     (result,) = show_stars(["residentmario/missingno"])
     assert result.error_kind == "transient"
     assert "connection failed (ConnectError" in result.error and "refused" in result.error
@@ -141,14 +142,14 @@ def test_a_rate_limit_slot_the_prefect_server_refuses_is_retried(sim, monkeypatc
     from github_stars import tasks
 
     refusals = ["Unable to acquire concurrency slots on ['github-api']: 503 Service Unavailable"]
-    real_slot = tasks.take_github_slot
+    real_rate_limit = tasks.rate_limit
 
-    def busy_server_once() -> None:
+    def busy_server_once(*args, **kwargs) -> None:
         if refusals:  # what a busy SQLite-backed server answers under load
             raise ConcurrencySlotAcquisitionError(refusals.pop())
-        real_slot()
+        real_rate_limit(*args, **kwargs)
 
-    monkeypatch.setattr(tasks, "take_github_slot", busy_server_once)
+    monkeypatch.setattr(tasks, "rate_limit", busy_server_once)
     (result,) = show_stars(["asottile/pyupgrade"])
     assert result.stars == STARS["asottile/pyupgrade"]
     assert refusals == [] and sim.request_count() == 1
@@ -156,9 +157,9 @@ def test_a_rate_limit_slot_the_prefect_server_refuses_is_retried(sim, monkeypatc
 
 # --- rate limits: wait as told, never hammer, refuse waits over the maximum ---------------
 def test_429_retry_after_is_waited_out_even_across_prefects_retries(sim):
-    # More refusals than the client waits out in one attempt: Prefect's retry (after its
-    # short backoff) must still wait for Retry-After, which the shared pause remembers.
-    refusals = client.MAX_RATE_LIMIT_WAITS + 2
+    # Prefect's retry (after its short backoff) must still wait for Retry-After, which the
+    # shared pause remembers.
+    refusals = fetch_stats.retries
     sim.configure(faults={"aio-libs/aiohttp": [429] * refusals}, retry_after=1)
     (result,) = show_stars(["aio-libs/aiohttp"])
     assert result.stars == STARS["aio-libs/aiohttp"]
@@ -236,7 +237,7 @@ def test_a_failed_run_is_fetched_again_next_time(sim, monkeypatch, script, repo)
     (failed,) = show_stars([repo])
     assert not failed.ok
     sim.reset(settings=True)
-    client.API_PAUSE.clear()  # the next run comes after any pause the refusal asked for
+    GITHUB_PAUSE.clear()  # the next run comes after any pause the refusal asked for
     (again,) = show_stars([repo])
     assert (again.stars, again.cached) == (STARS[repo], False)
     assert sim.request_count() == 1

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from github_stars.charts import plot_request_timelines, plot_retry_gaps
-from github_stars.measure import (
+from github_stars.lab.charts import plot_request_timelines, plot_retry_gaps
+from github_stars.lab.measure import (
     budget_overshoot,
     max_concurrent,
     measure_run,

@@ -9,13 +9,8 @@ from prefect import get_client
 from prefect.concurrency.sync import rate_limit
 
 from github_stars.config import RateBudget
-from github_stars.rate_limiting import (
-    SLOT_UNITS,
-    SQLITE_SERVER_SETTINGS,
-    ensure_rate_limit,
-    in_slot_units,
-    shell_exports,
-)
+from github_stars.prefect_settings import PROCESS_SETTINGS, shell_exports
+from github_stars.rate_limiting import SLOT_UNITS, ensure_rate_limit, in_slot_units
 
 
 def test_slot_units_scale_limit_and_decay_alike():
@@ -32,7 +27,8 @@ def test_shell_exports_keep_values_already_set_and_change_nothing():
     lines = shell_exports(environ).splitlines()
     assert environ == {name: "2 s"}
     assert f"export {name}='2 s'" in lines
-    assert len(lines) == len(SQLITE_SERVER_SETTINGS)
+    assert len(lines) == len(PROCESS_SETTINGS)
+    assert "export PREFECT_SERVER_ANALYTICS_ENABLED=false" in lines
     assert "export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE=500" in lines
 
 

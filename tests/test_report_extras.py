@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from github_stars.measure import connect_to_prefect
+from github_stars.lab.measure import connect_to_prefect
 from github_stars.pipeline import RepoResult
 from github_stars.report import (
     plot_language_counts,

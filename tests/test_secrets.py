@@ -85,13 +85,13 @@ def test_token_is_sent_but_never_printed_logged_or_persisted(sim, monkeypatch, c
     assert [name for name, text in texts.items() if SENTINEL in text] == []
 
     # The token is not a task parameter: neither in the signature nor in any task run.
-    assert list(inspect.signature(fetch_stats.fn).parameters) == ["github_repo"]
+    assert list(inspect.signature(fetch_stats.fn).parameters) == ["github_repo", "max_wait"]
     with get_client(sync_client=True) as prefect:
         flow_run = prefect.read_flow_run(state.state_details.flow_run_id)
         task_runs = prefect.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
     assert SENTINEL not in repr(flow_run.parameters)
-    assert {key for run in task_runs for key in run.task_inputs} <= {"github_repo",
+    assert {key for run in task_runs for key in run.task_inputs} <= {"github_repo", "max_wait",
                                                                     "repo_stats"}
     assert all(SENTINEL not in repr(run) for run in task_runs)
 

@@ -60,27 +60,16 @@ def changed_knobs(settings: dict[str, Any]) -> str:
                      if defaults.get(name) != value)
 
 
-# Prefect gives the temporary server it starts (no PREFECT_API_URL) 20 s by default; a busy
-# machine, or two runs starting at once on one PREFECT_HOME, can need more.
-SERVER_STARTUP_TIMEOUT = "120"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
-                          SERVER_STARTUP_TIMEOUT)
-    # Offline first: a temporary server must not try to send usage statistics.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from github_stars.rate_limiting import apply_server_settings
+    from github_stars.prefect_settings import apply_prefect_settings
 
-    apply_server_settings()  # for the temporary server, if this run starts one
-    if args.max_wait is not None:
-        os.environ["GITHUB_STARS_MAX_WAIT"] = str(args.max_wait)
+    apply_prefect_settings()  # before Prefect starts a temporary server, if this run needs one
     print(choose_api(args.live), file=sys.stderr, flush=True)
 
     from github_stars.pipeline import show_stars
 
-    results = show_stars(args.repos or config.DEFAULT_REPOS)
+    results = show_stars(args.repos or config.DEFAULT_REPOS, max_wait=args.max_wait)
     for result in results:
         print(result.line(), flush=True)
     if args.csv or args.chart:

@@ -1,33 +1,27 @@
 """The one place that talks to the GitHub REST API.
 
 `fetch_repo` makes one request and turns every outcome into data or a typed error;
-`get_repo` adds polite waiting when the API says so (`Retry-After`, rate-limit reset).
+`rate_limit_wait` reads how long GitHub asks a refused client to wait.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from github_stars import config
-from github_stars.api_pause import ApiPause
 from github_stars.errors import (
     BadResponse,
     RateLimited,
-    RateLimitWaitTooLong,
     RepoNotFound,
     TransientError,
     UnexpectedStatus,
 )
 from github_stars.repo_names import validate_repo_name
-
-MAX_RATE_LIMIT_WAITS = 3
 
 
 def request_headers() -> dict[str, str]:
@@ -60,7 +54,11 @@ def make_http_client(timeout: httpx.Timeout | None = None) -> httpx.Client:
 
 
 def rate_limit_wait(response: httpx.Response, now: float | None = None) -> float | None:
-    """Seconds to wait if `response` is a rate-limit refusal, else None."""
+    """Seconds to wait if `response` is a rate-limit refusal, else None.
+
+    GitHub's rule: `Retry-After` if present; else, when `X-RateLimit-Remaining` is 0, until
+    `X-RateLimit-Reset`; else (a 429 without either) a minute.
+    """
     if response.status_code not in (403, 429):
         return None
     retry_after = response.headers.get("Retry-After")
@@ -140,56 +138,3 @@ def fetch_repo(full_name: str, http: httpx.Client | None = None) -> dict[str, An
         raise TransientError(f"{name}: server error {status}")
     detail = _message(response)
     raise UnexpectedStatus(f"{name}: HTTP {status}" + (f" ({detail})" if detail else ""))
-
-
-# After a rate-limit refusal, no thread sends to the same API and identity before the time
-# the API named; Prefect's retries of a task check it too.
-API_PAUSE = ApiPause()
-_MAX_WAIT_HINT = "use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer"
-
-
-def pause_key() -> tuple[str, str]:
-    """Whose rate limit a request counts against: the API and a digest of the token."""
-    token = config.github_token() or ""
-    return config.api_base_url(), hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-def get_repo(
-    full_name: str,
-    *,
-    before_request: Callable[[], None] | None = None,
-    max_wait: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """`fetch_repo`, waiting as told when rate limited (at most `max_wait` s per wait).
-
-    Before each request it waits out any pause a refusal set (`API_PAUSE`, shared by all
-    threads); `before_request` then runs (the pipeline takes a rate-limit slot there). A wait
-    longer than `max_wait` raises `RateLimitWaitTooLong` instead of sleeping.
-    """
-    name = validate_repo_name(full_name)
-    max_wait = config.max_rate_limit_wait() if max_wait is None else max_wait
-    key = pause_key()
-    waits = 0
-    while True:
-        paused = API_PAUSE.remaining(key)
-        if paused > max_wait:
-            raise RateLimitWaitTooLong(
-                f"{name}: rate limited - the API asked to pause requests for {paused:.0f} s "
-                f"more, longer than the maximum of {max_wait:.0f} s ({_MAX_WAIT_HINT})")
-        if paused:
-            sleep(paused)
-        if before_request is not None:
-            before_request()
-        try:
-            return fetch_repo(name)
-        except RateLimited as exc:
-            API_PAUSE.pause(key, exc.wait_seconds)
-            if exc.wait_seconds > max_wait:
-                raise RateLimitWaitTooLong(
-                    f"{exc} - asked to wait {exc.wait_seconds:.0f} s, more than the maximum "
-                    f"of {max_wait:.0f} s ({_MAX_WAIT_HINT})"
-                ) from None
-            if waits == MAX_RATE_LIMIT_WAITS:
-                raise  # still refused after waiting as told: Prefect's retries take over
-            waits += 1

@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 LIVE_API_URL = "https://api.github.com"
 DEFAULT_REPOS = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
-RATE_LIMIT_NAME = "github-api"
+# The finished pipeline's limit, counted in slot units (`rate_limiting`); the lessons' steps
+# use the seed tutorial's `github-api`, one slot per request.
+RATE_LIMIT_NAME = "github-api-units"
 USER_AGENT = "resilient-pipelines-github-stars/0.1"
 
 

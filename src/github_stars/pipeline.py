@@ -1,4 +1,8 @@
-"""The finished pipeline of the tutorial: concurrent, retried, rate-limited and cached."""
+"""The finished pipeline: lesson 04's flow plus per-repository outcomes (lesson 05).
+
+One failure never loses the others: bad names are reported before any request, duplicates
+are fetched once, and every repository ends as a `RepoResult` with its stars or its error.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from prefect.futures import PrefectFuture
 
 from github_stars import config
 from github_stars.errors import GitHubStarsError
-from github_stars.rate_limiting import ensure_rate_limit
+from github_stars.rate_limiting import ensure_pipeline_rate_limit
 from github_stars.repo_names import parse_repo_names
 from github_stars.tasks import fetch_stats, get_stars
 
@@ -60,11 +64,13 @@ def _outcome(repo: str, stats_future: PrefectFuture, stars_future: PrefectFuture
 
 
 @flow(log_prints=True)
-def show_stars(github_repos: list[str] = config.DEFAULT_REPOS) -> list[RepoResult]:
-    """Flow: show how many stars each repository has; one failure never loses the others.
+def show_stars(
+    github_repos: list[str] = config.DEFAULT_REPOS, max_wait: float | None = None
+) -> list[RepoResult]:
+    """Flow: Show the number of stars that GitHub repos have; one failure never loses the others.
 
-    Invalid names are reported before any request; duplicates are fetched once. Returns
-    one `RepoResult` per distinct input, in input order.
+    Returns one `RepoResult` per distinct input, in input order. `max_wait`: the longest
+    rate-limit pause to wait out (default `GITHUB_STARS_MAX_WAIT`, else 60 s).
     """
     parsed = parse_repo_names(github_repos)
     for raw, problem in parsed.invalid.items():  # reported before any request is made
@@ -72,8 +78,8 @@ def show_stars(github_repos: list[str] = config.DEFAULT_REPOS) -> list[RepoResul
     for name in parsed.duplicates:
         print(f"Skipping {name!r}: listed more than once, fetched once")
     if parsed.valid:
-        ensure_rate_limit()
-    stats_futures = fetch_stats.map(parsed.valid)
+        ensure_pipeline_rate_limit()
+    stats_futures = fetch_stats.map(parsed.valid, max_wait=max_wait)
     star_futures = get_stars.map(stats_futures)
     fetched = {
         name.lower(): _outcome(name, stats, stars)

@@ -35,17 +35,17 @@ def results_frame(results: Iterable[RepoResult]) -> pd.DataFrame:
 
 
 def plot_stars(results: Iterable[RepoResult], title: str = "GitHub stars") -> Figure:
-    """Horizontal bar chart of star counts of the successful repositories."""
-    frame = results_frame(results).dropna(subset=["stars"]).sort_values("stars")
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(frame), 3) + 1))
-    ax.barh(frame["repo"], frame["stars"].astype(int), color="#2f6fde")
-    for y, stars in enumerate(frame["stars"].astype(int)):
-        ax.text(stars, y, f" {stars:,}", va="center", fontsize=9)
-    ax.set_xlabel("stars")
-    ax.set_title(title)
+    """Horizontal bar chart (pandas) of the star counts of the successful repositories."""
+    frame = results_frame(results).dropna(subset=["stars"]).astype({"stars": int})
+    frame = frame.sort_values("stars")
+    ax = frame.plot.barh(x="repo", y="stars", legend=False, color="#2f6fde", title=title,
+                         figsize=(8, 0.45 * max(len(frame), 3) + 1))
+    ax.bar_label(ax.containers[0], labels=[f" {stars:,}" for stars in frame["stars"]],
+                 fontsize=9)
+    ax.set(xlabel="stars", ylabel="")
     ax.margins(x=0.15)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax.figure
 
 
 def save_results(results: list[RepoResult], csv_path: Path | None = None,

@@ -1,4 +1,10 @@
-"""The pipeline's Prefect tasks, as built up by the lessons (retries, rate limit, caching)."""
+"""The finished pipeline's tasks: lesson 04's step plus what production needs (lesson 05).
+
+Beside `steps.cached`: the task retries only what can succeed, with backoff; honours
+GitHub's `Retry-After` for every task (`retry_after`); counts each request in slot units on
+its own limit (`rate_limiting`); and keys its cache by the API too, so answers from the
+simulator and from GitHub never mix.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,17 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import INPUTS, CachePolicy
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
+from prefect.concurrency.sync import rate_limit
 from prefect.context import TaskRunContext
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 from prefect.utilities.hashing import hash_objects
 
 from github_stars import config
-from github_stars.client import get_repo
+from github_stars.client import fetch_repo
 from github_stars.errors import RateLimited, TransientError
-from github_stars.rate_limiting import take_github_slot
+from github_stars.rate_limiting import SLOT_UNITS
+from github_stars.retry_after import GITHUB_PAUSE
 
 
 def retry_if_transient(task: Task, task_run: Any, state: State) -> bool:
@@ -52,7 +60,8 @@ class ApiEndpoint(CachePolicy):
         return hash_objects(config.api_identity())
 
 
-CACHE_POLICY = INPUTS + ApiEndpoint()
+# The repository and the API; `max_wait` changes how long we wait, not the answer.
+CACHE_POLICY = (INPUTS - "max_wait") + ApiEndpoint()
 
 
 @task(
@@ -64,12 +73,18 @@ CACHE_POLICY = INPUTS + ApiEndpoint()
     cache_expiration=timedelta(days=1),
     task_run_name="fetch_stats-{github_repo}",
 )
-def fetch_stats(github_repo: str) -> dict[str, Any]:
-    """Task 1: fetch a repository's statistics, one rate-limit slot per request."""
-    return get_repo(github_repo, before_request=take_github_slot)
+def fetch_stats(github_repo: str, max_wait: float | None = None) -> dict[str, Any]:
+    """Task 1: Fetch the statistics for a GitHub repo (waiting at most `max_wait` s if told)."""
+    GITHUB_PAUSE.wait_out(github_repo, max_wait)  # a Retry-After any task was given holds here
+    rate_limit(config.RATE_LIMIT_NAME, occupy=SLOT_UNITS)  # take the rate-limit slot
+    try:
+        return fetch_repo(github_repo)  # make the request
+    except RateLimited as refusal:
+        GITHUB_PAUSE.honour(refusal, max_wait)  # every task waits as told; then Prefect retries
+        raise
 
 
 @task
 def get_stars(repo_stats: dict[str, Any]) -> int:
-    """Task 2: the star count (validated by the client, so never a `KeyError`)."""
+    """Task 2: Get the number of stars (validated by the client, so never a `KeyError`)."""
     return repo_stats["stargazers_count"]

@@ -1,0 +1,83 @@
+"""Honour GitHub's `Retry-After`: one pause per API and token, shared by every task.
+
+GitHub's rule: when it refuses a request for its rate limit, wait as long as `Retry-After`
+says; without it, until `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0; else a minute
+(`client.rate_limit_wait` reads the headers). Until then every request of the same token (or
+address) is refused as well, so a refusal one task sees pauses all of them: each task waits
+out the pause before it sends, and Prefect's retries do too. Lesson 03 teaches the per-task
+version (`time.sleep(refusal.wait_seconds)`); this is the finished pipeline's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Hashable
+
+from github_stars import config
+from github_stars.errors import RateLimited, RateLimitWaitTooLong
+
+_MAX_WAIT_HINT = "use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer"
+
+
+def pause_key() -> tuple[str, str]:
+    """Whose rate limit a request counts against: the API and a digest of the token."""
+    token = config.github_token() or ""
+    return config.api_base_url(), hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+class ApiPause:
+    """Deadlines (monotonic seconds) before which no request may go to an API."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._until: dict[Hashable, float] = {}
+        self._lock = threading.Lock()
+
+    def pause(self, key: Hashable, seconds: float) -> None:
+        """No request to `key` for `seconds` from now (an earlier, longer pause is kept)."""
+        deadline = self._clock() + max(0.0, seconds)
+        with self._lock:
+            self._until[key] = max(self._until.get(key, deadline), deadline)
+
+    def remaining(self, key: Hashable) -> float:
+        """Seconds left before a request to `key` may be sent (0 when it may go now)."""
+        with self._lock:
+            deadline = self._until.get(key)
+        return max(0.0, deadline - self._clock()) if deadline is not None else 0.0
+
+    def clear(self) -> None:
+        """Forget every pause."""
+        with self._lock:
+            self._until.clear()
+
+    def wait_out(self, github_repo: str, max_wait: float | None = None) -> None:
+        """Sleep until the configured API's pause is over; fail if it is longer than `max_wait`."""
+        max_wait = config.max_rate_limit_wait() if max_wait is None else max_wait
+        paused = self.remaining(pause_key())
+        if paused > max_wait:
+            raise RateLimitWaitTooLong(
+                f"{github_repo}: rate limited - the API asked to pause requests for "
+                f"{paused:.0f} s more, longer than the maximum of {max_wait:.0f} s "
+                f"({_MAX_WAIT_HINT})")
+        if paused:
+            self._sleep(paused)
+
+    def honour(self, refusal: RateLimited, max_wait: float | None = None) -> None:
+        """Pause every request to the API as `refusal` asks; fail if that is over `max_wait`.
+
+        When it returns, re-raise `refusal`: Prefect retries the task, which waits first.
+        """
+        max_wait = config.max_rate_limit_wait() if max_wait is None else max_wait
+        self.pause(pause_key(), refusal.wait_seconds)
+        if refusal.wait_seconds > max_wait:
+            raise RateLimitWaitTooLong(
+                f"{refusal} - asked to wait {refusal.wait_seconds:.0f} s, more than the "
+                f"maximum of {max_wait:.0f} s ({_MAX_WAIT_HINT})") from None
+
+
+# The pause every task of this process shares.
+GITHUB_PAUSE = ApiPause()
