@@ -20,8 +20,18 @@ def test_repo_shape_matches_github_and_snapshot(sim):
     body = reply.json()
     assert body["full_name"] == "prefecthq/prefect"
     assert body["stargazers_count"] == snapshot_stars()["prefecthq/prefect"]
-    for key in ("id", "name", "owner", "html_url", "forks_count", "language", "topics",
-                "subscribers_count", "created_at", "watchers_count"):
+    for key in (
+        "id",
+        "name",
+        "owner",
+        "html_url",
+        "forks_count",
+        "language",
+        "topics",
+        "subscribers_count",
+        "created_at",
+        "watchers_count",
+    ):
         assert key in body
     assert body["created_at"].endswith("Z")
 
@@ -46,8 +56,15 @@ def test_rate_limit_headers_on_every_response(sim):
         "wrong method": httpx.post(sim.url + "/repos/psf/requests", headers=UA),
     }
     assert {k: r.status_code for k, r in replies.items()} == {
-        "200": 200, "404": 404, "rate_limit": 200, "301": 301, "304": 304,
-        "403 no User-Agent": 403, "no such route": 404, "wrong method": 405}
+        "200": 200,
+        "404": 404,
+        "rate_limit": 200,
+        "301": 301,
+        "304": 304,
+        "403 no User-Agent": 403,
+        "no such route": 404,
+        "wrong method": 405,
+    }
     for label, reply in replies.items():
         for name in ("Limit", "Remaining", "Used", "Reset", "Resource"):
             assert f"x-ratelimit-{name.lower()}" in reply.headers, (label, name)
@@ -58,16 +75,20 @@ def test_rate_limit_headers_on_every_response(sim):
 def test_unknown_repo_is_404_with_githubs_body(sim):
     reply = get(sim, "/repos/nobody/nothing")
     assert reply.status_code == 404
-    assert reply.json() == {"message": "Not Found",
-                            "documentation_url": "https://docs.github.com/rest",
-                            "status": "404"}
+    assert reply.json() == {
+        "message": "Not Found",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "404",
+    }
 
 
 def test_unknown_paths_and_methods_answer_githubs_json(sim):
     reply = get(sim, "/repos/psf/requests/nested/path")
-    assert reply.json() == {"message": "Not Found",
-                            "documentation_url": "https://docs.github.com/rest",
-                            "status": "404"}
+    assert reply.json() == {
+        "message": "Not Found",
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "404",
+    }
     wrong = httpx.post(sim.url + "/repos/psf/requests", headers=UA)
     assert wrong.json()["message"] == "Method Not Allowed"
     assert [e["kind"] for e in sim.requests()] == ["no_route", "no_route"]
@@ -80,12 +101,19 @@ def test_renamed_repo_answers_301_to_its_new_home(sim):
     assert followed.json()["full_name"] == "psf/requests"
 
 
-def test_etag_and_304_do_not_count(sim):
-    first = get(sim, "/repos/psf/requests")
+def test_etag_and_304_count_only_without_a_token(sim):
+    """GitHub: a 304 is free with an `Authorization` header; an anonymous one still counts."""
+    token = {"Authorization": "Bearer not-a-real-token"}
+    first = get(sim, "/repos/psf/requests", **token)
     used = int(first.headers["x-ratelimit-used"])
-    again = get(sim, "/repos/psf/requests", **{"If-None-Match": first.headers["etag"]})
+    again = get(sim, "/repos/psf/requests", **token, **{"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
     assert int(again.headers["x-ratelimit-used"]) == used
+    anonymous = get(sim, "/repos/psf/requests")
+    used = int(anonymous.headers["x-ratelimit-used"])
+    again = get(sim, "/repos/psf/requests", **{"If-None-Match": anonymous.headers["etag"]})
+    assert again.status_code == 304
+    assert int(again.headers["x-ratelimit-used"]) == used + 1
 
 
 def test_weak_and_listed_etags_also_answer_304(sim):
@@ -97,8 +125,10 @@ def test_weak_and_listed_etags_also_answer_304(sim):
 
 @pytest.mark.parametrize("path", ["/repos/psf/requests", "/rate_limit"])
 def test_missing_user_agent_is_403(sim, path):
-    for reply in (get_without_user_agent(sim, path),
-                  httpx.get(sim.url + path, headers={"User-Agent": ""})):
+    for reply in (
+        get_without_user_agent(sim, path),
+        httpx.get(sim.url + path, headers={"User-Agent": ""}),
+    ):
         assert reply.status_code == 403
         assert "User-Agent" in reply.json()["message"]
 
@@ -200,8 +230,10 @@ def test_request_log_and_counters_and_reset(sim):
     get(sim, "/repos/psf/requests")
     get(sim, "/repos/nobody/nothing")
     log = sim.requests()
-    assert [(e["repo"], e["status"]) for e in log] == [("psf/requests", 200),
-                                                      ("nobody/nothing", 404)]
+    assert [(e["repo"], e["status"]) for e in log] == [
+        ("psf/requests", 200),
+        ("nobody/nothing", 404),
+    ]
     assert all(e["t_end"] >= e["t_start"] for e in log)
     assert sim.stats()["by_status"] == {"200": 1, "404": 1}
     sim.reset()

@@ -1,6 +1,8 @@
 """The GitHub API simulator: a Starlette app serving the snapshot with GitHub's behaviour.
 
-API routes: `GET /repos/{owner}/{repo}`, `GET /repositories/{id}`, `GET /rate_limit`.
+API routes: `GET /repos/{owner}/{repo}`, `GET /repositories/{id}`, `GET /rate_limit`, answered
+in the shapes of GitHub's published OpenAPI description (`full-repository`, `basic-error`,
+`rate-limit-overview`) with GitHub's headers (see `headers.py` and the README next to this file).
 Control routes (not part of GitHub's API) under `/_simulator/`: `health`, `settings`
 (GET, PUT replaces, PATCH merges), `reset` (POST), `requests` and `stats` (GET).
 """
@@ -8,6 +10,7 @@ Control routes (not part of GitHub's API) under `/_simulator/`: `health`, `setti
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import math
@@ -24,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from github_stars.simulator.headers import apply_github_headers, rate_limit_headers
 from github_stars.simulator.settings import SimulatorSettings
 from github_stars.simulator.snapshot import (
     RENAMED_REPOS,
@@ -42,6 +46,21 @@ PRIMARY_LIMIT_MESSAGE = (
 SECONDARY_LIMIT_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
+# `GET /rate_limit` resources other than `core`, whose counters the simulator does not keep:
+# name -> (limit without a token, limit with one, window in seconds). Limits with a token are
+# those of GitHub's documented example answer; without one, GitHub documents 10 searches a
+# minute and no GraphQL access. The simulator never counts requests against these.
+OTHER_RATE_RESOURCES = {
+    "search": (10, 30, 60),
+    "graphql": (0, 5000, 3600),
+    "integration_manifest": (5000, 5000, 3600),
+    "source_import": (100, 100, 60),
+    "actions_runner_registration": (10000, 10000, 3600),
+    "scim": (15000, 15000, 3600),
+    "dependency_snapshots": (100, 100, 60),
+    "code_search": (10, 10, 60),
+    "code_scanning_autofix": (10, 10, 60),
+}
 
 
 @dataclass
@@ -79,15 +98,8 @@ class SimulatorState:
 
     def rate_headers(self, identity: str, now: float) -> dict[str, str]:
         window = self.window_for(identity, now)
-        limit = self.settings.rate_limit
         reset = math.ceil(window.started + self.settings.rate_limit_window)
-        return {
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(max(0, limit - window.used)),
-            "X-RateLimit-Used": str(window.used),
-            "X-RateLimit-Reset": str(reset),
-            "X-RateLimit-Resource": "core",
-        }
+        return rate_limit_headers(self.settings.rate_limit, window.used, reset)
 
 
 def _identity(request: Request) -> str:
@@ -104,6 +116,33 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def _etag(body: dict[str, Any]) -> str:
     return '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
+
+
+@functools.lru_cache(maxsize=4096)
+def _repo_answer(key: str, base_url: str) -> tuple[dict[str, Any], str]:
+    """The body and ETag of one repository as served at `base_url` (both never change).
+
+    Callers must not modify the body: it is shared by all answers for that repository.
+    """
+    body = repo_json(load_snapshot()[key], base_url)
+    return body, _etag(body)
+
+
+def rate_limit_overview(core: dict[str, int], authenticated: bool, now: float) -> dict[str, Any]:
+    """The `GET /rate_limit` body (`rate-limit-overview`): the real `core` window, and
+    GitHub's documented limits for the resources the simulator does not count."""
+    resources = {"core": core | {"resource": "core"}}
+    for name, (anonymous, with_token, window) in OTHER_RATE_RESOURCES.items():
+        limit = with_token if authenticated else anonymous
+        reset = (int(now) // window + 1) * window  # the end of the current fixed window
+        resources[name] = {
+            "limit": limit,
+            "used": 0,
+            "remaining": limit,
+            "reset": reset,
+            "resource": name,
+        }
+    return {"resources": resources, "rate": dict(resources["core"])}
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -123,8 +162,12 @@ NO_USER_AGENT_MESSAGE = (
 class ResetResponse(Response):
     """Declares a long body, sends part of it and ends: the client sees a broken connection."""
 
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__(b"", 200, headers, media_type="application/json")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        headers.append((b"content-length", b"4096"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b'{"id": 1, "na', "more_body": True})
         raise ConnectionResetError("simulated connection reset")
@@ -149,20 +192,26 @@ class GitHubSimulator:
         return await self._serve(request, repo.full_name if repo else None)
 
     async def get_rate_limit(self, request: Request) -> Response:
+        """GitHub's `rate-limit-overview`; like GitHub, asking does not count against a limit."""
         started = time.time()
         headers = self.state.rate_headers(_identity(request), started)
         if not request.headers.get("User-Agent"):
             self._record(request, None, 403, started, "no_user_agent")
-            return _error(403, NO_USER_AGENT_MESSAGE, headers)
+            return apply_github_headers(_error(403, NO_USER_AGENT_MESSAGE, headers), request)
         core = {
             "limit": int(headers["X-RateLimit-Limit"]),
             "remaining": int(headers["X-RateLimit-Remaining"]),
             "used": int(headers["X-RateLimit-Used"]),
             "reset": int(headers["X-RateLimit-Reset"]),
-            "resource": "core",
         }
+        authenticated = bool(request.headers.get("Authorization"))
+        body = rate_limit_overview(core, authenticated, started)
+        headers["ETag"] = etag = _etag(body)
+        if _etag_matches(request.headers.get("If-None-Match"), etag):
+            self._record(request, None, 304, started, "not_modified")
+            return apply_github_headers(Response(status_code=304, headers=headers), request)
         self._record(request, None, 200, started, "rate_limit")
-        return JSONResponse({"resources": {"core": core}, "rate": core}, headers=headers)
+        return apply_github_headers(JSONResponse(body, headers=headers), request)
 
     async def _serve(self, request: Request, full_name: str | None) -> Response:
         started = time.time()
@@ -174,7 +223,7 @@ class GitHubSimulator:
         if delay:
             await asyncio.sleep(delay)
         self._record(request, repo_key, response.status_code, started, kind)
-        return response
+        return apply_github_headers(response, request)
 
     def _decide(
         self, request: Request, full_name: str | None, now: float
@@ -185,11 +234,13 @@ class GitHubSimulator:
         if not request.headers.get("User-Agent"):
             headers = state.rate_headers(identity, now)
             return _error(403, NO_USER_AGENT_MESSAGE, headers), key, "no_user_agent"
-        repo = self.repos.get(key) if key else None
         base_url = str(request.base_url).rstrip("/")
-        body = repo_json(repo, base_url) if repo else None
-        etag = _etag(body) if body else None
-        if etag and _etag_matches(request.headers.get("If-None-Match"), etag):
+        body, etag = _repo_answer(key, base_url) if key in self.repos else (None, None)
+        # Conditional request: like GitHub, a 304 is free only with an `Authorization` header;
+        # without one it counts against (and is refused by) the primary limit like any request.
+        not_modified = bool(etag) and _etag_matches(request.headers.get("If-None-Match"), etag)
+        authenticated = bool(request.headers.get("Authorization"))
+        if not_modified and authenticated:
             headers = state.rate_headers(identity, now) | {"ETag": etag}
             return Response(status_code=304, headers=headers), key, "not_modified"
         # Primary limit: a fixed window per identity.
@@ -200,6 +251,9 @@ class GitHubSimulator:
             return _error(settings.rate_limit_status, message, headers), key, "primary_limit"
         window.used += 1
         headers = state.rate_headers(identity, now)
+        if not_modified:
+            headers["ETag"] = etag
+            return Response(status_code=304, headers=headers), key, "not_modified"
         # Secondary limit: too many requests in a short sliding window.
         if settings.secondary_limit is not None:
             while state.recent and state.recent[0] <= now - settings.secondary_window:
@@ -240,17 +294,22 @@ class GitHubSimulator:
         if fault in ("ok", "hang", 200):
             return JSONResponse(body, headers=headers | {"ETag": etag or ""})
         if fault == "non_json":
-            return Response("<html><body>Unicorn! Something went wrong</body></html>", 200,
-                            headers=headers, media_type="text/html")
+            return Response(
+                "<html><body>Unicorn! Something went wrong</body></html>",
+                200,
+                headers=headers,
+                media_type="text/html",
+            )
         if fault == "truncated":
             text = json.dumps(body)
-            return Response(text[: len(text) // 2], 200, headers=headers,
-                            media_type="application/json")
+            return Response(
+                text[: len(text) // 2], 200, headers=headers, media_type="application/json"
+            )
         if fault == "missing_stars":
             partial = {k: v for k, v in body.items() if k != "stargazers_count"}
-            return JSONResponse(partial, headers=headers)
+            return JSONResponse(partial, headers=headers | {"ETag": _etag(partial)})
         if fault == "reset":
-            return ResetResponse()
+            return ResetResponse(headers)
         status = int(fault)
         if status == 429:
             headers["Retry-After"] = str(settings.retry_after)
@@ -264,16 +323,18 @@ class GitHubSimulator:
     def _record(
         self, request: Request, repo: str | None, status: int, started: float, kind: str
     ) -> None:
-        self.state.log.append({
-            "t_start": started,
-            "t_end": time.time(),
-            "method": request.method,
-            "path": request.url.path,
-            "repo": repo,
-            "status": status,
-            "kind": kind,
-            "authenticated": bool(request.headers.get("Authorization")),
-        })
+        self.state.log.append(
+            {
+                "t_start": started,
+                "t_end": time.time(),
+                "method": request.method,
+                "path": request.url.path,
+                "repo": repo,
+                "status": status,
+                "kind": kind,
+                "authenticated": bool(request.headers.get("Authorization")),
+            }
+        )
 
     async def no_route(self, request: Request, exc: Exception) -> Response:
         """Any other path or method: GitHub's JSON error (404 or 405), with rate headers."""
@@ -282,17 +343,19 @@ class GitHubSimulator:
         message = "Not Found" if status == 404 else "Method Not Allowed"
         headers = self.state.rate_headers(_identity(request), started)
         self._record(request, None, status, started, "no_route")
-        return _error(status, message, headers)
+        return apply_github_headers(_error(status, message, headers), request)
 
     # --- control routes ---------------------------------------------------------------
     async def health(self, request: Request) -> Response:
-        return JSONResponse({
-            "service": "github-stars-simulator",
-            "pid": os.getpid(),
-            "started_at": self.state.started_at,
-            "snapshot_date": SNAPSHOT_DATE,
-            "repositories": len(self.repos),
-        })
+        return JSONResponse(
+            {
+                "service": "github-stars-simulator",
+                "pid": os.getpid(),
+                "started_at": self.state.started_at,
+                "snapshot_date": SNAPSHOT_DATE,
+                "repositories": len(self.repos),
+            }
+        )
 
     async def settings(self, request: Request) -> Response:
         if request.method in ("PUT", "PATCH"):
@@ -317,12 +380,14 @@ class GitHubSimulator:
 
     async def stats(self, request: Request) -> Response:
         api = [e for e in self.state.log if e["path"].startswith(("/repos/", "/repositories/"))]
-        return JSONResponse({
-            "requests": len(api),
-            "by_status": dict(Counter(str(e["status"]) for e in api)),
-            "by_kind": dict(Counter(e["kind"] for e in api)),
-            "by_repo": dict(Counter(e["repo"] for e in api if e["repo"])),
-        })
+        return JSONResponse(
+            {
+                "requests": len(api),
+                "by_status": dict(Counter(str(e["status"]) for e in api)),
+                "by_kind": dict(Counter(e["kind"] for e in api)),
+                "by_repo": dict(Counter(e["repo"] for e in api if e["repo"])),
+            }
+        )
 
 
 def create_app(settings: SimulatorSettings | None = None) -> Starlette:
