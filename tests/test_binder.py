@@ -35,10 +35,12 @@ NOT_IN_THE_IMAGE = shutil.ignore_patterns(
 def notebook_imports() -> list[str]:
     """Every module the lessons import (`import x`, `from x import ...`), from their cells."""
     modules = set()
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] == "code":
-                for node in ast.walk(ast.parse("".join(cell["source"]))):
+                source = "".join(cell["source"]).splitlines()
+                python = [line for line in source if not line.lstrip().startswith(("!", "%"))]
+                for node in ast.walk(ast.parse("\n".join(python))):
                     if isinstance(node, ast.Import):
                         modules |= {alias.name for alias in node.names}
                     elif isinstance(node, ast.ImportFrom) and node.level == 0:
