@@ -22,9 +22,10 @@ def in_slot_units(budget: config.RateBudget, units: int = SLOT_UNITS) -> config.
     """The same budget counted in `units` slots per request: limit and decay times `units`.
 
     Prefect decays slots in whole units (`floor(decay * seconds since the last update)`), and
-    every refused request restarts that clock, so a limit that counts one slot per request
-    loses the fraction of a slot at each refusal. Counting each request as `units` slots
-    (`rate_limit(name, occupy=units)`) makes that loss `units` times smaller.
+    each granted slot restarts that clock, dropping the fraction of a slot that had refilled
+    since, so a limit that counts one slot per request loses up to a request's worth of refill
+    at each grant. Counting each request as `units` slots (`rate_limit(name, occupy=units)`)
+    makes that loss `units` times smaller (measured in the appendix notebook).
     """
     if units < 1:
         raise ValueError(f"units must be a positive whole number, got {units}")

@@ -1,0 +1,47 @@
+"""Appendix, try it yourself: a request counted as 10 slots, on the demonstration's budget."""
+
+import time
+
+import httpx
+from prefect import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+from github_stars.config import RateBudget
+from github_stars.lab.checks import check
+from github_stars.rate_limiting import ensure_rate_limit, in_slot_units
+
+UNITS = 10
+NAME = "appendix-ten-slots"
+SLOW = RateBudget(limit=5, per_second=1.0)
+
+
+def fresh_limit(name: str, budget: RateBudget) -> None:
+    """Create or update the limit `name` for `budget`, with no slot taken (a full bucket)."""
+    ensure_rate_limit(name, budget)
+    with get_client(sync_client=True) as client:
+        client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
+
+
+def take(name: str, slots: int) -> str:
+    """Ask the server once for `slots` slots of `name`, without waiting for them."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.increment_concurrency_slots(names=[name], slots=slots, mode="rate_limit")
+            return "granted"
+        except httpx.HTTPStatusError:  # 423 Locked: not enough slots free right now
+            return "refused"
+
+
+if __name__ == "__main__":
+    fresh_limit(NAME, in_slot_units(SLOW, units=UNITS))  # limit 50, 10 slots back per second
+    take(NAME, SLOW.limit * UNITS)  # the burst
+    start = time.monotonic()
+    answers = []
+    for at in (0.3, 0.6, 1.5, 3.0, 3.0):
+        time.sleep(max(0.0, start + at - time.monotonic()))
+        answers.append(take(NAME, UNITS))
+    # 1.5 s of refill is 15 slots at 10 per second: a whole number, so nothing is rounded
+    # away and the last request is granted, as by an exact token bucket. A refill that is not
+    # a whole number of slots per grant (e.g. units=1 here: 1.5 slots) loses the fraction.
+    check(f"{UNITS} slots per request: {', '.join(answers)}; the last request granted",
+          answers == ["refused", "refused", "granted", "granted", "granted"])
