@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from github_stars.lab.measure import requests_frame
+from github_stars.lab.measure import MeasuredRun, max_concurrent, requests_frame, retry_gaps
 from github_stars.lab.results import fresh_results
 from github_stars.simulator import Simulator
 from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars
@@ -102,3 +102,95 @@ def expect_failure(exception: type[BaseException]) -> Iterator[None]:
         print(f"✔ failed as expected: {type(exc).__name__}: {exc}")
     else:
         raise CheckFailed(f"expected {exception.__name__}, but nothing failed")
+
+
+def check_one_at_a_time(requests: pd.DataFrame, latency: float | None = None) -> None:
+    """Check no two requests were in flight at once (and, given `latency`, the wait it costs).
+
+    Prints e.g. `✔ 3 requests, one at a time: the last ended 0.62 s after the first began`;
+    with `latency`, also checks that span is at least `len(requests) x latency`.
+    """
+    most = max_concurrent(requests) if len(requests) else 0
+    span = float(requests["end"].max() - requests["start"].min()) if len(requests) else 0.0
+    claim = (f"{len(requests)} requests, one at a time: "
+             f"the last ended {span:.2f} s after the first began")
+    holds = len(requests) > 0 and most == 1
+    if latency is not None:
+        claim += f" (at least {len(requests)} x {latency:g} s)"
+        holds = holds and span >= len(requests) * latency
+    check(claim, holds, f"{len(requests)} requests, up to {most} at once, over {span:.2f} s")
+
+
+def check_faster(before: MeasuredRun, after: MeasuredRun, at_least: float = 2.0) -> None:
+    """Check `after` made as many requests as `before`, overlapped them and was faster.
+
+    Prints e.g. `✔ 10 requests, up to 10 at once; 5.1 s → 1.2 s (4.3x faster, at least 2x)`.
+    """
+    speedup = before.seconds / after.seconds if after.seconds > 0 else float("inf")
+    most = max_concurrent(after.requests) if len(after.requests) else 0
+    claim = (f"{len(after.requests)} requests, up to {most} at once; {before.seconds:.1f} s → "
+             f"{after.seconds:.1f} s ({speedup:.1f}x faster, at least {at_least:g}x)")
+    holds = len(after.requests) == len(before.requests) and most > 1 and speedup >= at_least
+    check(claim, holds, f"{len(before.requests)} requests before, {len(after.requests)} after")
+
+
+def check_retry_gaps(requests: pd.DataFrame, delays: list[float],
+                     label: str = "measured") -> pd.DataFrame:
+    """Check each retry waited at least its configured delay; return the gaps.
+
+    `delays[i]` is the delay before retry `i + 1` (the last one repeats, as in Prefect). The
+    gaps are measured from the end of one request to the start of the next for the same
+    repository (`retry_gaps`); the returned table has `repo`, `retry`, `gap`, `expected` and
+    `label`, ready for `charts.plot_retry_gaps`.
+    """
+    gaps = retry_gaps(requests)
+    gaps = gaps.assign(expected=[delays[min(retry, len(delays)) - 1] for retry in gaps["retry"]],
+                       label=label)
+    short = gaps[gaps["gap"] < gaps["expected"] - 0.001]  # 1 ms for clock resolution
+    measured = ", ".join(f"{gap:.2f}" for gap in gaps["gap"])
+    configured = ", ".join(f"{delay:g}" for delay in gaps["expected"])
+    check(f"{len(gaps)} retries, each after at least its delay: waited {measured} s "
+          f"(configured {configured} s)", len(gaps) > 0 and short.empty,
+          f"too short: {short.to_dict('records')}")
+    return gaps
+
+
+def check_limit(name: str, limit: int, slot_decay_per_second: float) -> None:
+    """Check the Prefect server this kernel uses has the global concurrency limit `name`
+    with `limit` slots and `slot_decay_per_second`, as `prefect gcl inspect` would show it.
+
+    Prints e.g. `✔ github-api on http://127.0.0.1:4200/api: limit 60, slot decay 0.016/s`.
+    """
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            found = client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            found = None
+        api_url = client.api_url
+    seen = (f"limit {found.limit}, slot decay {found.slot_decay_per_second:g}/s" if found
+            else "no such limit")
+    check(f"{name} on {api_url}: limit {limit}, slot decay {slot_decay_per_second:g}/s",
+          found is not None and found.limit == limit
+          and abs((found.slot_decay_per_second or 0.0) - slot_decay_per_second) < 1e-9,
+          seen)
+
+
+def check_task_runs(flow_run_id: Any, task: str, state: str, count: int,
+                    task_runs: int) -> pd.DataFrame:
+    """Check that Prefect's API recorded `count` runs of `task` in the flow run, all `state`.
+
+    `task_runs` is how many task runs the flow run has in all (every task), so the check
+    waits until the API has them all (`measure.task_run_states`). Prints e.g.
+    `✔ 3 fetch_stats task runs Cached`; returns every task run of the flow run.
+    """
+    from github_stars.lab.measure import task_run_states
+
+    runs = task_run_states(flow_run_id, expected=task_runs)
+    mine = runs[runs["task_run"].str.startswith(f"{task}-")]
+    states = mine["state"].value_counts().to_dict()
+    check(f"{count} {task} task run{'s' * (count != 1)} {state}", states == {state: count},
+          f"{task} task runs: {states or 'none'}")
+    return runs
