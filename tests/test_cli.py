@@ -1,11 +1,14 @@
 """`python -m github_stars`: the finished pipeline from the command line."""
 
+import json
 import os
 import subprocess
 import sys
 
+import pytest
+
 from github_stars.simulator import free_port
-from github_stars.simulator.snapshot import snapshot_stars
+from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars
 
 STARS = snapshot_stars()
 
@@ -14,8 +17,13 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "GITHUB_API_URL"}
     environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())  # its own simulator
     environ |= env
-    return subprocess.run([sys.executable, "-m", "github_stars", *args], env=environ,
-                          capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "github_stars", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def test_default_run_uses_the_bundled_simulator(tmp_path):
@@ -50,3 +58,116 @@ def test_a_reused_simulator_says_which_knobs_a_lesson_left_changed(sim):
     assert done.returncode == 0, done.stderr
     assert f"simulator at {sim.url}" in done.stderr
     assert "Its knobs differ from a healthy API's: latency=0.05, secondary_limit=8." in done.stderr
+
+
+def test_from_a_file_with_arguments_progress_summary_and_json(tmp_path):
+    listed = [
+        "psf/black",
+        "pallets/click",
+        "encode/httpx",
+        "tiangolo/typer",
+        "pydata/xarray",
+        "numpy/numpy",
+        "pandas-dev/pandas",
+        "python-poetry/poetry",
+        "pytest-dev/pytest",
+        "tqdm/tqdm",
+    ]
+    repos = tmp_path / "repos.txt"
+    repos.write_text(
+        "# my list\n"
+        + "\n".join(listed[:5])
+        + "\nnot-a-name\n\n"
+        + "\n".join(listed[5:])
+        + "\nhttps://github.com/encode/starlette.git\n"
+    )
+    out = tmp_path / "out"
+    done = run_cli(
+        "psf/requests",
+        "--from",
+        str(repos),
+        "--json",
+        str(out / "stars.json"),
+        "--csv",
+        str(out / "stars.csv"),
+    )
+    assert done.returncode == 1, done.stderr  # a bad line is a failure
+    names = ["psf/requests", *listed, "encode/starlette"]
+    assert done.stdout.splitlines() == [f"{n}: {STARS[n]} stars" for n in names]
+    err = done.stderr.splitlines()
+    assert (
+        f"{repos}:7: invalid name: expected exactly one '/' as in 'owner/repo' "
+        "(got 'not-a-name')" in err
+    )
+    assert any("12/12" in line and "ok 12" in line for line in err)  # the progress, at the end
+    assert any(
+        line.startswith("Done: 12 repositories in ") and "1 bad input line" in line for line in err
+    )
+    assert "Requests: 12 sent, 0 answered 304 Not Modified; rate limit left: 4,988 of 5,000." in err
+    assert (
+        f"Results: stdout (one line per repository); CSV: {out / 'stars.csv'}; "
+        f"JSON: {out / 'stars.json'}." in err
+    )
+    assert "Finished in state" not in done.stderr  # Prefect's per-run INFO lines are off
+    assert len(err) < 15, done.stderr
+    objects = json.loads((out / "stars.json").read_text())
+    assert objects[0] == {
+        "repo": "psf/requests",
+        "stars": STARS["psf/requests"],
+        "error": None,
+        "cached": False,
+        "api": f"github-stars-simulator@{SNAPSHOT_DATE}",
+    }
+    assert len(objects) == 12 and len((out / "stars.csv").read_text().splitlines()) == 13
+
+
+def test_stdin_and_quiet_print_only_the_results():
+    environ = {k: v for k, v in os.environ.items() if k != "GITHUB_API_URL"}
+    environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
+    done = subprocess.run(
+        [sys.executable, "-m", "github_stars", "--from", "-", "--quiet"],
+        input="https://github.com/psf/requests\nnobody/nothing\n",
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"psf/requests: {STARS['psf/requests']} stars",
+        "nobody/nothing: error: not found (404)",
+    ]
+    assert done.stderr == ""
+
+
+def test_verbose_brings_prefects_run_logs_back():
+    done = run_cli("psf/requests", "-v")
+    assert done.returncode == 0, done.stderr
+    assert "Finished in state Completed()" in done.stderr
+    assert "Done: 1 repository in " in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (
+            "name,stars\npsf/requests,1\n",
+            "no 'repo' or 'full_name' column in its CSV header (columns: 'name', 'stars')",
+        ),
+        ("# nothing here\n\n", "--from: no repositories in"),
+    ],
+)
+def test_an_unusable_from_list_is_a_usage_error(tmp_path, content, message):
+    path = tmp_path / "repos.csv"
+    if content is not None:
+        path.write_text(content)
+    done = subprocess.run(
+        [sys.executable, "-m", "github_stars", "--from", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "usage:" in done.stderr
+    assert done.stdout == ""

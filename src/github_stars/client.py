@@ -1,19 +1,23 @@
 """The one place that talks to the GitHub REST API.
 
 `fetch_repo` makes one request and turns every outcome into data or a typed error;
-`rate_limit_wait` reads how long GitHub asks a refused client to wait.
+`rate_limit_wait` reads how long GitHub asks a refused client to wait; `REQUESTS` counts what
+was sent. With the HTTP cache on (`http_cache`), each request revalidates a stored answer.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from github_stars import config
+from github_stars import config, http_cache
 from github_stars.errors import (
     BadResponse,
     RateLimited,
@@ -43,13 +47,68 @@ def default_timeout() -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, 5.0))
 
 
-def make_http_client(timeout: httpx.Timeout | None = None) -> httpx.Client:
-    """An httpx client for the configured API: explicit timeouts, follows 301 renames."""
+@dataclass
+class RequestCounts:
+    """What this process sent: requests, how many were answered 304, the last rate-limit figures."""
+
+    requests: int = 0
+    not_modified: int = 0
+    rate_remaining: int | None = None
+    rate_limit: int | None = None
+
+
+class RequestCounter:
+    """Thread-safe `RequestCounts`, fed by an httpx response hook on the pipeline's clients."""
+
+    def __init__(self) -> None:
+        self._counts = RequestCounts()
+        self._lock = threading.Lock()
+
+    def record(self, response: httpx.Response) -> None:
+        caching = response.extensions.get("caching") or {}
+        if caching.get("from_cache") and not caching.get("revalidated"):
+            return  # answered without a request (never, as every request revalidates)
+        with self._lock:
+            self._counts.requests += 1
+            self._counts.not_modified += bool(
+                caching.get("revalidated") and caching.get("from_cache")
+            )
+            for name, attr in (
+                ("X-RateLimit-Remaining", "rate_remaining"),
+                ("X-RateLimit-Limit", "rate_limit"),
+            ):
+                value = response.headers.get(name, "")
+                if value.isdigit():
+                    setattr(self._counts, attr, int(value))
+
+    def snapshot(self) -> RequestCounts:
+        with self._lock:
+            return RequestCounts(**vars(self._counts))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts = RequestCounts()
+
+
+# Every request the pipeline's clients send in this process (the CLI's summary reads it).
+REQUESTS = RequestCounter()
+
+
+def make_http_client(
+    timeout: httpx.Timeout | None = None, cache: Path | None = None
+) -> httpx.Client:
+    """An httpx client for the configured API: explicit timeouts, follows 301 renames.
+
+    With `cache` (a folder), requests go through the HTTP cache there (`http_cache`).
+    """
+    headers = request_headers() | (http_cache.REVALIDATE if cache else {})
     return httpx.Client(
         base_url=config.api_base_url(),
-        headers=request_headers(),
+        headers=headers,
         timeout=timeout or default_timeout(),
         follow_redirects=True,
+        transport=http_cache.caching_transport(cache) if cache else None,
+        event_hooks={"response": [REQUESTS.record]},
     )
 
 
@@ -104,15 +163,23 @@ def parse_repo(response: httpx.Response, full_name: str) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4)
-def _pooled_client(base_url: str, token: str | None, timeout: float) -> httpx.Client:
-    # One pooled client per API, identity and timeout, shared by all threads (httpx.Client
-    # is thread-safe). The token is part of the in-memory key only; it is never persisted.
-    return make_http_client()
+def _pooled_client(
+    base_url: str, token: str | None, timeout: float, cache: Path | None
+) -> httpx.Client:
+    # One pooled client per API, identity, timeout and cache folder, shared by all threads
+    # (httpx.Client is thread-safe). The token is part of the in-memory key only; it is never
+    # persisted.
+    return make_http_client(cache=cache)
 
 
 def shared_client() -> httpx.Client:
-    """The pooled client for the API, token and timeout configured right now."""
-    return _pooled_client(config.api_base_url(), config.github_token(), config.request_timeout())
+    """The pooled client for the API, token, timeout and HTTP cache configured right now."""
+    return _pooled_client(
+        config.api_base_url(),
+        config.github_token(),
+        config.request_timeout(),
+        http_cache.active_dir(),
+    )
 
 
 def fetch_repo(full_name: str, http: httpx.Client | None = None) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Settings read from the environment at call time (never cached, never logged)."""
+"""Settings read from the environment at call time (never logged; only the API's identity,
+probed once per URL, is remembered)."""
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 LIVE_API_URL = "https://api.github.com"
 DEFAULT_REPOS = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
@@ -19,14 +20,46 @@ def api_base_url() -> str:
     return os.environ.get("GITHUB_API_URL", "").rstrip("/") or LIVE_API_URL
 
 
-def api_identity() -> str:
-    """The API as cache keys see it: its URL, except that any simulator on loopback is one API.
+SIMULATOR_SERVICE = "github-stars-simulator"
+_identities: dict[str, str] = {}
+_identities_lock = threading.Lock()
 
-    The CLI may start the simulator on any free port; its answers are the same snapshot.
+
+def api_identity() -> str:
+    """The API as cache keys see it: its URL, or `github-stars-simulator@DATE` for the simulator.
+
+    A server is the bundled simulator when it says so: its `/_simulator/health` answers
+    `service: github-stars-simulator` and a snapshot date. Every such simulator, on any port,
+    serves the same snapshot, so they share one identity (and cached results); any other
+    server, on loopback or not, is known by its URL. Asked once per URL per process; never
+    asked of the real API.
     """
     url = api_base_url()
-    loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
-    return "local-simulator" if loopback else url
+    with _identities_lock:
+        if url not in _identities:
+            _identities[url] = url if url == LIVE_API_URL else _probe_identity(url)
+        return _identities[url]
+
+
+def _probe_identity(url: str) -> str:
+    """`github-stars-simulator@DATE` if `url` serves the simulator's health page, else `url`."""
+    import httpx  # here, so that reading settings stays cheap
+
+    try:
+        reply = httpx.get(
+            f"{url}/_simulator/health",
+            timeout=min(2.0, request_timeout()),
+            headers={"User-Agent": USER_AGENT},
+        )  # never the token
+        health = reply.json() if reply.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return url
+    if not isinstance(health, dict):
+        return url
+    date = health.get("snapshot_date")
+    if health.get("service") == SIMULATOR_SERVICE and isinstance(date, str) and date:
+        return f"{SIMULATOR_SERVICE}@{date}"
+    return url
 
 
 def github_token() -> str | None:

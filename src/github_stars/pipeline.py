@@ -2,15 +2,19 @@
 
 One failure never loses the others: bad names are reported before any request, duplicates
 are fetched once, and every repository ends as a `RepoResult` with its stars or its error.
+An observer (`observe`, e.g. the CLI's progress display) hears of each one as it finishes.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from prefect import flow
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectFuture, as_completed
 
 from github_stars import config
 from github_stars.errors import GitHubStarsError
@@ -41,12 +45,41 @@ class RepoResult:
         return f"{self.repo}: error: {self.error}"
 
 
+class RunObserver(Protocol):
+    """Told how many repositories a run has, then of each outcome as it finishes."""
+
+    def started(self, total: int) -> None: ...
+
+    def finished(self, result: RepoResult) -> None: ...
+
+
+_observers: list[RunObserver] = []
+
+
+@contextmanager
+def observe(observer: RunObserver) -> Iterator[RunObserver]:
+    """Tell `observer` about every `show_stars` run in this process inside the block."""
+    _observers.append(observer)
+    try:
+        yield observer
+    finally:
+        _observers.remove(observer)
+
+
+def _tell(event: str, *args: Any) -> None:
+    for observer in list(_observers):
+        try:
+            getattr(observer, event)(*args)
+        except Exception:  # a display must never cost a result
+            logging.getLogger(__name__).exception("observer %r failed", observer)
+
+
 def _error_result(repo: str, exc: BaseException) -> RepoResult:
     kind = exc.kind if isinstance(exc, GitHubStarsError) else type(exc).__name__
     reason = str(exc)
     prefix = f"{repo}: "
     if reason.lower().startswith(prefix.lower()):  # our errors start with the name
-        reason = reason[len(prefix):]
+        reason = reason[len(prefix) :]
     if getattr(exc, "retryable", False):  # retried until the budget was spent
         reason += f" (gave up after {fetch_stats.retries + 1} attempts)"
     return RepoResult(repo=repo, error=reason or kind, error_kind=kind)
@@ -59,8 +92,9 @@ def _outcome(repo: str, stats_future: PrefectFuture, stars_future: PrefectFuture
     stars = stars_future.result(raise_on_failure=False)
     if isinstance(stars, BaseException):
         return _error_result(repo, stars)
-    return RepoResult(repo=repo, stars=stars, stats=stats,
-                      cached=stats_future.state.name == "Cached")
+    return RepoResult(
+        repo=repo, stars=stars, stats=stats, cached=stats_future.state.name == "Cached"
+    )
 
 
 @flow(log_prints=True)
@@ -79,17 +113,25 @@ def show_stars(
         print(f"Skipping {name!r}: listed more than once, fetched once")
     if parsed.valid:
         ensure_pipeline_rate_limit()
+    _tell("started", len(parsed.valid) + len(parsed.invalid))
+    invalid = {
+        raw: RepoResult(repo=raw, error=problem, error_kind="invalid name")
+        for raw, problem in parsed.invalid.items()
+    }
+    for result in invalid.values():
+        _tell("finished", result)
     stats_futures = fetch_stats.map(parsed.valid, max_wait=max_wait)
     star_futures = get_stars.map(stats_futures)
-    fetched = {
-        name.lower(): _outcome(name, stats, stars)
-        for name, stats, stars in zip(parsed.valid, stats_futures, star_futures, strict=True)
-    }
+    repos = dict(zip(star_futures, zip(parsed.valid, stats_futures, strict=True), strict=True))
+    fetched: dict[str, RepoResult] = {}
+    for stars in as_completed(list(star_futures)):  # in the order they finish
+        name, stats = repos[stars]
+        fetched[name.lower()] = outcome = _outcome(name, stats, stars)
+        _tell("finished", outcome)
     results: list[RepoResult] = []
     for raw in map(str, github_repos):
-        if raw in parsed.invalid:
-            results.append(RepoResult(repo=raw, error=parsed.invalid.pop(raw),
-                                      error_kind="invalid name"))
+        if raw in invalid:
+            results.append(invalid.pop(raw))
         elif raw.strip().lower() in fetched:
             results.append(fetched.pop(raw.strip().lower()))
     for result in results:

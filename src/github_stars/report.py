@@ -1,9 +1,11 @@
-"""Tabulate and chart pipeline results with pandas and matplotlib."""
+"""Tabulate and chart pipeline results with pandas and matplotlib; write them as JSON."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -38,18 +40,27 @@ def plot_stars(results: Iterable[RepoResult], title: str = "GitHub stars") -> Fi
     """Horizontal bar chart (pandas) of the star counts of the successful repositories."""
     frame = results_frame(results).dropna(subset=["stars"]).astype({"stars": int})
     frame = frame.sort_values("stars")
-    ax = frame.plot.barh(x="repo", y="stars", legend=False, color="#2f6fde", title=title,
-                         figsize=(8, 0.45 * max(len(frame), 3) + 1))
-    ax.bar_label(ax.containers[0], labels=[f" {stars:,}" for stars in frame["stars"]],
-                 fontsize=9)
+    ax = frame.plot.barh(
+        x="repo",
+        y="stars",
+        legend=False,
+        color="#2f6fde",
+        title=title,
+        figsize=(8, 0.45 * max(len(frame), 3) + 1),
+    )
+    ax.bar_label(ax.containers[0], labels=[f" {stars:,}" for stars in frame["stars"]], fontsize=9)
     ax.set(xlabel="stars", ylabel="")
     ax.margins(x=0.15)
     ax.figure.tight_layout()
     return ax.figure
 
 
-def save_results(results: list[RepoResult], csv_path: Path | None = None,
-                 chart_path: Path | None = None, title: str = "GitHub stars") -> None:
+def save_results(
+    results: list[RepoResult],
+    csv_path: Path | None = None,
+    chart_path: Path | None = None,
+    title: str = "GitHub stars",
+) -> None:
     """Write the results as CSV and/or a PNG bar chart (folders are created)."""
     if csv_path:
         Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +70,22 @@ def save_results(results: list[RepoResult], csv_path: Path | None = None,
         fig = plot_stars(results, title)
         fig.savefig(chart_path, dpi=120)
         plt.close(fig)
+
+
+def results_json(results: Iterable[RepoResult], api: str) -> list[dict[str, Any]]:
+    """One object per repository: `repo`, `stars`, `error`, `cached` and the `api` that answered."""
+    return [
+        {"repo": r.repo, "stars": r.stars, "error": r.error, "cached": r.cached, "api": api}
+        for r in results
+    ]
+
+
+def save_json(results: Iterable[RepoResult], path: Path, api: str) -> None:
+    """Write `results_json` as a JSON array, one object per line (the folder is created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.dumps(row, ensure_ascii=False) for row in results_json(results, api)]
+    path.write_text("[\n" + ",\n".join(rows) + ("\n" if rows else "") + "]\n", encoding="utf-8")
 
 
 INT_COLUMNS = ("stars", "forks", "watchers")
@@ -77,8 +104,10 @@ def _from_csv_text(column: str, text: str) -> str | int | bool | None:
 def read_results(csv_path: Path) -> pd.DataFrame:
     """Read a CSV written by `save_results` back with the columns and dtypes of `results_frame`."""
     raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
-    rows = [{column: _from_csv_text(column, text) for column, text in row.items()}
-            for row in raw.to_dict("records")]
+    rows = [
+        {column: _from_csv_text(column, text) for column, text in row.items()}
+        for row in raw.to_dict("records")
+    ]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.astype(dict.fromkeys(INT_COLUMNS, "Int64"))
 
@@ -102,8 +131,9 @@ def plot_stars_vs_forks(results: Iterable[RepoResult], title: str = "Stars and f
     return fig
 
 
-def plot_language_counts(results: Iterable[RepoResult],
-                         title: str = "Repositories by main language") -> Figure:
+def plot_language_counts(
+    results: Iterable[RepoResult], title: str = "Repositories by main language"
+) -> Figure:
     """Bar chart: how many successful repositories have each main language."""
     frame = results_frame(results).dropna(subset=["stars"])
     counts = frame["language"].fillna("(none)").value_counts()

@@ -1,0 +1,97 @@
+"""`--from` lists: plain lines, CSV, GitHub URLs; bad lines carry their line numbers."""
+
+import io
+
+import pytest
+
+from github_stars.repo_list import (
+    RepoListError,
+    normalise,
+    parse_text,
+    read_repo_list,
+)
+from github_stars.simulator.snapshot import SNAPSHOT_FILE, snapshot_repo_names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://github.com/psf/requests",
+        "http://github.com/psf/requests",
+        "https://www.github.com/psf/requests",
+        "https://github.com/psf/requests.git",
+        "https://github.com/psf/requests/",
+        "github.com/psf/requests",
+        "HTTPS://GitHub.com/psf/requests",
+        "https://github.com/psf/requests?tab=readme",
+        "  psf/requests  ",
+    ],
+)
+def test_names_and_github_urls_become_owner_repo(text):
+    assert normalise(text) == "psf/requests"
+
+
+def test_plain_lines_skip_blanks_and_comments_and_report_bad_lines():
+    text = (
+        "# my list\n"
+        "psf/requests\n"
+        "\n"
+        "https://github.com/pallets/flask.git   # trailing comment\n"
+        "foo\n"
+        "https://gitlab.com/a/b\n"
+        "https://github.com/a/b/tree/main\n"
+        "   PrefectHQ/prefect\n"
+    )
+    parsed = parse_text(text, "repos.txt")
+    assert parsed.names == ["psf/requests", "pallets/flask", "PrefectHQ/prefect"]
+    assert [str(p) for p in parsed.problems] == [
+        "repos.txt:5: invalid name: expected exactly one '/' as in 'owner/repo' (got 'foo')",
+        "repos.txt:6: invalid name: not a GitHub repository URL like "
+        "https://github.com/owner/repo (got 'https://gitlab.com/a/b')",
+        "repos.txt:7: invalid name: not a GitHub repository URL like "
+        "https://github.com/owner/repo (got 'https://github.com/a/b/tree/main')",
+    ]
+
+
+def test_csv_with_a_repo_column_like_our_own_csv_output():
+    text = "# exported\nrepo,stars\npsf/requests,1\n,2\nbad,3\nhttps://github.com/x/y,4\n"
+    parsed = parse_text(text, "stars.csv")
+    assert parsed.names == ["psf/requests", "x/y"]
+    assert [(p.line, p.problem.split(":")[0]) for p in parsed.problems] == [
+        (4, "empty name"),
+        (5, "invalid name"),
+    ]
+
+
+def test_single_column_csv_and_full_name_column():
+    assert parse_text("repo\npsf/requests\n", "a.csv").names == ["psf/requests"]
+    assert parse_text("id,Full_Name\n1,psf/requests\n", "b.csv").names == ["psf/requests"]
+
+
+def test_csv_without_a_usable_column_is_a_usage_error():
+    with pytest.raises(RepoListError, match=r"x\.csv: no 'repo' or 'full_name' column .*'a', 'b'"):
+        parse_text("a,b\n1,2\n", "x.csv")
+
+
+def test_the_bundled_snapshot_reads_as_a_list():
+    from importlib import resources
+
+    path = resources.files("github_stars.data").joinpath(SNAPSHOT_FILE)
+    parsed = read_repo_list(str(path))
+    # One snapshot owner, 'petarv-', ends with a hyphen, which repo_names rejects.
+    assert len(parsed.names) + len(parsed.problems) == len(snapshot_repo_names()) == 2787
+    assert [p.text for p in parsed.problems] == ["petarv-/GAT"]
+
+
+def test_missing_unreadable_and_stdin(tmp_path):
+    with pytest.raises(RepoListError, match="nope.txt: no such file"):
+        read_repo_list(str(tmp_path / "nope.txt"))
+    with pytest.raises(RepoListError, match="is a directory"):
+        read_repo_list(str(tmp_path))
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(RepoListError, match="not a UTF-8 text file"):
+        read_repo_list(str(binary))
+    parsed = read_repo_list("-", stdin=io.StringIO("psf/requests\nbad name\n"))
+    assert parsed.names == ["psf/requests"]
+    assert str(parsed.problems[0]).startswith("<stdin>:2: invalid name")
