@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -19,6 +20,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # pragma: no cover - no xdist here, but be safe
         return
     home = tempfile.mkdtemp(prefix="github-stars-prefect-home-")
+    _stack.callback(shutil.rmtree, home, ignore_errors=True)  # last: after the server stops
     os.environ["PREFECT_HOME"] = home
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
@@ -66,15 +68,17 @@ def sim(simulator):
 
 @pytest.fixture(autouse=True)
 def own_result_storage(tmp_path, monkeypatch):
-    """Each test caches into its own folder: no test sees results another test cached.
+    """Each test caches into its own folders: no test sees results another test cached.
 
-    (Every simulator on loopback is one API for the cache key, so without this a repository
-    fetched by one test would come from the cache in the next.) Set in the environment too,
-    for CLI subprocesses.
+    (Every simulator is one API for Prefect's cache key, so without this a repository fetched
+    by one test would come from the cache in the next.) Prefect's result storage and the HTTP
+    cache (`http_cache`: ETags, used by the CLI) both; set in the environment too, for CLI
+    subprocesses.
     """
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     storage = tmp_path / "prefect-storage"
     monkeypatch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(storage))
+    monkeypatch.setenv("GITHUB_STARS_HTTP_CACHE", str(tmp_path / "http-cache"))
     with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):
         yield storage

@@ -21,7 +21,7 @@ OVER_LONG = "owner/" + "r" * 101
 MALFORMED = {  # name -> the reason the user is shown
     "foo": "expected exactly one '/' as in 'owner/repo'",
     "a/b/c": "expected exactly one '/' as in 'owner/repo'",
-    "../x": "owner must be 1-39 letters, digits or single inner hyphens",
+    "../x": "owner must be 1-39 letters, digits or hyphens, not starting with one",
     "": "empty name: expected 'owner/repo'",
     "   ": "empty name: expected 'owner/repo'",
     "pallets/clické": "only ASCII letters, digits, '.', '-' and '_' are allowed",

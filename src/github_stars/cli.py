@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only the results: no notice, progress or summary",
     )
+    dask = parser.add_mutually_exclusive_group()
+    dask.add_argument("--dask-workers", type=int, metavar="N",
+                      help="run the tasks on a local Dask cluster of N worker processes")
+    dask.add_argument("--dask-address", metavar="ADDRESS",
+                      help="run the tasks on the Dask scheduler at ADDRESS (tcp://HOST:PORT)")
     return parser
 
 
@@ -214,7 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.quiet or args.verbose):
             display = stack.enter_context(RunProgress(budget, lambda: REQUESTS.snapshot().requests))
             stack.enter_context(pipeline.observe(display))
-        results = pipeline.show_stars(inputs.names, max_wait=args.max_wait)
+        runner = stack.enter_context(dask_runner(args))  # None: the flow's thread pool
+        flow = pipeline.show_stars
+        if runner is not None:
+            flow = flow.with_options(task_runner=runner)
+        results = flow(inputs.names, max_wait=args.max_wait)
     wall = time.perf_counter() - started
     for result in results:
         print(result.line(), flush=True)
@@ -234,6 +243,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     failed = problems or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def dask_runner(args: argparse.Namespace) -> AbstractContextManager:
+    """`--dask-workers`/`--dask-address`: a `DaskTaskRunner` for the run (`scale_out`)."""
+    if args.dask_workers is None and args.dask_address is None:
+        return nullcontext(None)
+    from github_stars.scale_out import dask_task_runner
+
+    return dask_task_runner(workers=args.dask_workers, address=args.dask_address)
 
 
 def save_outputs(results: list, args: argparse.Namespace) -> list[str]:

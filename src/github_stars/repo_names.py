@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 
 from github_stars.errors import InvalidRepoName
 
-# GitHub logins: 1-39 alphanumerics or single hyphens, not starting or ending with a hyphen.
-_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+# GitHub logins: 1-39 alphanumerics or hyphens, not starting with a hyphen. New logins may
+# not end with one or hold two in a row, but older ones do (e.g. `petarv-`), and they still
+# name real repositories.
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
 # Repository names: 1-100 of ASCII letters, digits, '.', '-', '_'; '.' and '..' are reserved.
 _REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
@@ -27,7 +29,7 @@ def name_problem(name: object) -> str | None:
         return "invalid name: expected exactly one '/' as in 'owner/repo'"
     owner, repo = parts
     if not _OWNER.fullmatch(owner):
-        return "invalid name: owner must be 1-39 letters, digits or single inner hyphens"
+        return "invalid name: owner must be 1-39 letters, digits or hyphens, not starting with one"
     if not _REPO.fullmatch(repo) or repo in {".", ".."}:
         return "invalid name: repository must be 1-100 letters, digits, '.', '-' or '_'"
     return None

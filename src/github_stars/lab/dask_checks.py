@@ -1,0 +1,82 @@
+"""Checks for lesson 06 (scale out): which worker processes ran tasks, and GitHub's pause.
+
+Each prints one line of evidence through `checks.check`, or raises `CheckFailed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from github_stars.lab.checks import check
+from github_stars.lab.measure import budget_overshoot
+
+
+def workers_used(task_stream: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Tasks per worker address in a Dask task stream (`distributed.get_task_stream().data`)."""
+    counts: dict[str, int] = {}
+    for entry in task_stream:
+        counts[entry["worker"]] = counts.get(entry["worker"], 0) + 1
+    return counts
+
+
+def check_workers(task_stream: Iterable[Mapping[str, Any]], processes: int) -> dict[str, int]:
+    """Check that `processes` different Dask worker processes ran tasks; returns the counts."""
+    counts = workers_used(task_stream)
+    shares = ", ".join(str(n) for n in sorted(counts.values(), reverse=True))
+    check(
+        f"{sum(counts.values())} tasks ran in {len(counts)} worker processes ({shares})",
+        len(counts) == processes,
+        f"{len(counts)} worker processes instead of {processes}",
+    )
+    return counts
+
+
+def requests_during_pause(
+    requests: pd.DataFrame, retry_after: float, grace: float = 0.3
+) -> pd.DataFrame:
+    """Requests that started while a 429's `Retry-After` held, after a `grace` period.
+
+    `requests` is `measure.requests_frame(...)` (times in seconds). The pause runs from the
+    end of each 429 for `retry_after` s; requests already past their wait when the refusal
+    came back may still start in its first `grace` seconds.
+    """
+    refusals = requests[requests["status"] == 429]
+    during = pd.Series(False, index=requests.index)
+    for end in refusals["end"]:
+        during |= (requests["start"] > end + grace) & (requests["start"] < end + retry_after)
+    return requests[during]
+
+
+def check_pause_held(requests: pd.DataFrame, retry_after: float, grace: float = 0.3) -> None:
+    """Check that after each 429 no request started before its `Retry-After` had passed."""
+    refusals = int((requests["status"] == 429).sum())
+    during = requests_during_pause(requests, retry_after, grace)
+    later = (
+        int(
+            (
+                requests["start"]
+                >= requests.loc[requests["status"] == 429, "end"].min() + retry_after
+            ).sum()
+        )
+        if refusals
+        else 0
+    )
+    check(
+        f"{refusals} refusal(s) with Retry-After {retry_after:g} s: no request in the "
+        f"pause from any worker, {later} after it",
+        refusals > 0 and during.empty and later > 0,
+        f"{len(during)} requests during the pause, {refusals} refusals, {later} after",
+    )
+
+
+def check_within_budget(requests: pd.DataFrame, burst: int, per_second: float) -> None:
+    """Check that no interval saw more requests than `burst + per_second * its length`."""
+    over = budget_overshoot(requests, burst, per_second)
+    check(
+        f"{len(requests)} requests, never more than {burst} + {per_second:g}/s in any interval",
+        over <= 1e-9,
+        f"{over:.1f} requests over the budget",
+    )
