@@ -24,7 +24,7 @@ def cells(path: Path, kind: str) -> list[str]:
 
 
 def test_all_lessons_are_present():
-    assert [p.name[:2] for p in LESSONS] == ["00", "01", "02", "03", "04", "05"]
+    assert [p.name[:2] for p in LESSONS] == ["00", "01", "02", "03", "04", "05", "06"]
     assert all(path.exists() for path in NOTEBOOKS)
 
 
