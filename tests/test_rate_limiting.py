@@ -51,3 +51,13 @@ def test_a_request_counted_as_many_slots_waits_for_its_refill():
         rate_limit(name, occupy=SLOT_UNITS, strict=True)
         taken.append(time.monotonic() - started)
     assert taken[2] - taken[0] >= 0.2  # never faster than the budget allows
+
+
+def test_a_run_with_a_budget_of_its_own_gets_a_limit_of_its_own(monkeypatch):
+    from github_stars.config import RATE_LIMIT_NAME, rate_limit_name
+
+    monkeypatch.delenv("GITHUB_STARS_RATE_LIMIT", raising=False)
+    assert rate_limit_name() == RATE_LIMIT_NAME == "github-api-units"
+    monkeypatch.setenv("GITHUB_STARS_RATE_LIMIT", "4")
+    monkeypatch.setenv("GITHUB_STARS_RATE_PER_SECOND", "8")
+    assert rate_limit_name() == "github-api-units-4-at-8-per-s"

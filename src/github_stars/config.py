@@ -107,3 +107,13 @@ def rate_budget() -> RateBudget:
         return RateBudget(limit=50, per_second=50.0)
     per_hour = 5000 if github_token() else 60
     return RateBudget(limit=min(per_hour, 100), per_second=per_hour / 3600)
+
+
+def rate_limit_name() -> str:
+    """The finished pipeline's limit: `RATE_LIMIT_NAME`, or one of its own for a budget set
+    with `GITHUB_STARS_RATE_LIMIT`, so that runs with different budgets on one Prefect server
+    never resize each other's limit."""
+    if os.environ.get("GITHUB_STARS_RATE_LIMIT"):
+        budget = rate_budget()
+        return f"{RATE_LIMIT_NAME}-{budget.limit}-at-{budget.per_second:g}-per-s"
+    return RATE_LIMIT_NAME

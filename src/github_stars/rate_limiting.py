@@ -3,7 +3,7 @@
 Lessons 03-04 use the seed tutorial's limit `github-api`, one slot per request, created with
 `prefect gcl create github-api --limit 60 --slot-decay-per-second 0.016`. The finished
 pipeline counts each request as `SLOT_UNITS` slots on a limit of its own,
-`config.RATE_LIMIT_NAME`, which it creates or updates for the API it talks to at the start of
+`config.rate_limit_name()`, which it creates or updates for the API it talks to at the start of
 each run (`ensure_rate_limit`). Why slot units: the appendix notebook "Under the hood".
 """
 
@@ -49,4 +49,4 @@ def ensure_rate_limit(name: str, budget: config.RateBudget) -> config.RateBudget
 
 def ensure_pipeline_rate_limit() -> config.RateBudget:
     """The finished pipeline's limit for the configured API's budget, in slot units."""
-    return ensure_rate_limit(config.RATE_LIMIT_NAME, in_slot_units(config.rate_budget()))
+    return ensure_rate_limit(config.rate_limit_name(), in_slot_units(config.rate_budget()))

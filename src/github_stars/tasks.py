@@ -76,7 +76,7 @@ CACHE_POLICY = (INPUTS - "max_wait") + ApiEndpoint()
 def fetch_stats(github_repo: str, max_wait: float | None = None) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo (waiting at most `max_wait` s if told)."""
     GITHUB_PAUSE.wait_out(github_repo, max_wait)  # a Retry-After any task was given holds here
-    rate_limit(config.RATE_LIMIT_NAME, occupy=SLOT_UNITS)  # take the rate-limit slot
+    rate_limit(config.rate_limit_name(), occupy=SLOT_UNITS)  # take the rate-limit slot
     GITHUB_PAUSE.wait_out(github_repo, max_wait)  # ... and one given while we waited for it
     try:
         return fetch_repo(github_repo)  # make the request
