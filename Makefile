@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
+# pytest-xdist workers: the tests mostly wait on servers, so more workers than cores pay off;
+# tests that set the seed's `github-api` limit run one after another (conftest.py).
+TEST_WORKERS ?= 3
 
 # Prefect's process settings (analytics off, start-up timeout, SQLite server settings) live in
 # src/github_stars/prefect_settings.py and are applied where a server starts: conftest.py
@@ -29,9 +32,11 @@ run: install ## run the finished pipeline (bundled simulator unless GITHUB_API_U
 
 lint: install ## ruff on code and notebooks; notebooks must have no outputs
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
+	$(BIN)/ruff format --check src tests benchmarks conftest.py
 
 test: install lint ## every test: unit, simulator, pipeline, CLI and the notebooks (nbmake)
-	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT)
+	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT) \
+		-n $(TEST_WORKERS) --dist loadgroup
 
 format: install
 	$(BIN)/ruff format src tests benchmarks conftest.py

@@ -1,15 +1,19 @@
 """Test session set-up: a temporary PREFECT_HOME, one Prefect test server, a simulator port.
 
-Everything is set in the environment so notebooks run by nbmake (separate kernels) and
-CLI subprocesses share the same temporary Prefect server and never touch `~/.prefect`.
+Everything is set in the environment so notebooks run by nbmake (separate kernels), CLI
+subprocesses and pytest-xdist's workers share the same temporary Prefect server and never
+touch `~/.prefect`. Each xdist worker runs a simulator of its own (request logs are per test).
+Tests that set the seed's `github-api` limit run in one xdist group, one after another.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +21,10 @@ _stack = contextlib.ExitStack()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):  # pragma: no cover - no xdist here, but be safe
+    from github_stars.simulator import free_port
+
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller set up the rest
+        os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
         return
     home = tempfile.mkdtemp(prefix="github-stars-prefect-home-")
     _stack.callback(shutil.rmtree, home, ignore_errors=True)  # last: after the server stops
@@ -27,18 +34,42 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("GITHUB_TOKEN", None)
     os.environ.pop("GITHUB_API_URL", None)
     from github_stars.prefect_settings import apply_prefect_settings
-    from github_stars.simulator import free_port
 
     apply_prefect_settings()  # analytics off, SQLite server settings for the test server
 
     os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
     if os.environ.get("PREFECT_API_URL"):
         return  # a server given from outside (e.g. the Binder start script)
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing.utilities import prefect_test_harness
 
     _stack.enter_context(prefect_test_harness(server_startup_timeout=120))
     os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    # Where the test server keeps its database, for tests that search it (xdist workers too).
+    os.environ["GITHUB_STARS_TEST_DATABASE_URL"] = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+
+
+# Code that sets or takes the seed tutorial's `github-api` limit, to a budget of its own.
+SEED_LIMIT = re.compile(r'github-api\\?"|gcl ')
+
+
+def sets_the_seed_limit(item: pytest.Item) -> bool:
+    """Whether the test runs code that sets the seed's `github-api` limit (see `SEED_LIMIT`)."""
+    path = getattr(item, "callspec", None) and item.callspec.params.get("path")
+    path = Path(path) if path else Path(item.path)
+    if path.name in {"test_steps.py", "test_notebooks_rerun.py"}:
+        return True
+    return (
+        path.suffix in {".ipynb", ".py"}
+        and path.parent.name in {"notebooks", "solutions"}
+        and bool(SEED_LIMIT.search(path.read_text()))
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if sets_the_seed_limit(item):
+            item.add_marker(pytest.mark.xdist_group("seed-limit"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -3,20 +3,26 @@
     python benchmarks/run.py            # full run (make bench)
     python benchmarks/run.py --quick    # under 3 minutes on 2 cores
     python benchmarks/run.py --smoke    # seconds; used by the test suite
+    python benchmarks/run.py --scale    # the finished pipeline at scale, SQLite vs PostgreSQL
+    python benchmarks/run.py --scale --smoke --databases sqlite   # the same, tiny
 
-Writes `latest.json`, `latest.md` and PNG charts to `--out` (default benchmarks/results).
+Writes `latest.json`, `latest.md` and PNG charts to `--out` (default benchmarks/results);
+`--scale` writes `scale.json`, `scale.md` and `scale.png` instead (see benchmarks/scale.py).
 Everything runs against the local GitHub API simulator; Prefect runs on a temporary server
-with a temporary PREFECT_HOME (or on `PREFECT_API_URL` if one is set).
+with a temporary PREFECT_HOME (or on `PREFECT_API_URL` if one is set; `--scale` always starts
+its own servers, one per database).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import math
 import os
 import platform
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -53,9 +59,11 @@ PLANS = {
 
 
 def prepare_environment() -> None:
-    """Temporary PREFECT_HOME, quiet logs, the SQLite server settings; before Prefect loads."""
+    """Temporary PREFECT_HOME (removed at exit), quiet logs, the SQLite server settings;
+    before Prefect loads."""
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-prefect-home-")
+        atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
     os.environ.pop("GITHUB_TOKEN", None)
@@ -85,8 +93,12 @@ def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
 
     budget = RateBudget(plan.rate_limit, plan.rate_per_second)
     # The simulator enforces the token bucket: at most burst + rate requests in any second.
-    sim.configure(latency=0.05, secondary_limit=budget.limit + math.ceil(budget.per_second),
-                  secondary_window=1.0, rate_limit_status=429)
+    sim.configure(
+        latency=0.05,
+        secondary_limit=budget.limit + math.ceil(budget.per_second),
+        secondary_window=1.0,
+        rate_limit_status=429,
+    )
     names = snapshot_repo_names()[: plan.rate_tasks]
     bounded = f"ThreadPoolTaskRunner(max_workers={budget.limit})"
     fine = f"rate_limit(occupy={SLOT_UNITS}), limit and decay x{SLOT_UNITS}"
@@ -99,8 +111,7 @@ def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
     ]
 
     def measure(name: str, use_limit: bool, workers: int | None, units: int) -> dict[str, Any]:
-        return {"config": name, **rate_limited_run(sim, names, budget, use_limit, workers,
-                                                   units)}
+        return {"config": name, **rate_limited_run(sim, names, budget, use_limit, workers, units)}
 
     runs = [measure(*config) for config in configs]
     frames = {run["config"]: run.pop("frame") for run in runs}
@@ -110,16 +121,26 @@ def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
     repeats = [runs[-1], *(measure(*configs[-1]) for _ in range(plan.rate_repeats - 1))]
     efficiencies = [r["rate_limit_efficiency"] for r in repeats]
     sim.configure()
-    return {"limit": budget.limit, "per_second": budget.per_second, "tasks": len(names),
-            "simulator_allows_per_second_window": budget.limit + math.ceil(budget.per_second),
-            "runs": runs, "recommended_config": name,
-            "recommended_repeats": [{k: r[k] for k in ("seconds", "rate_limit_efficiency",
-                                                       "rate_limit_rejections", "stalls")}
-                                    for r in repeats],
-            "rate_limit_efficiency": statistics.median(efficiencies),
-            "rate_limit_efficiency_min": min(efficiencies),
-            "rate_limit_rejections": sum(r["rate_limit_rejections"] for r in repeats),
-            "rate_limit_stalls": sum(r["stalls"] for r in repeats), "_frames": frames}
+    return {
+        "limit": budget.limit,
+        "per_second": budget.per_second,
+        "tasks": len(names),
+        "simulator_allows_per_second_window": budget.limit + math.ceil(budget.per_second),
+        "runs": runs,
+        "recommended_config": name,
+        "recommended_repeats": [
+            {
+                k: r[k]
+                for k in ("seconds", "rate_limit_efficiency", "rate_limit_rejections", "stalls")
+            }
+            for r in repeats
+        ],
+        "rate_limit_efficiency": statistics.median(efficiencies),
+        "rate_limit_efficiency_min": min(efficiencies),
+        "rate_limit_rejections": sum(r["rate_limit_rejections"] for r in repeats),
+        "rate_limit_stalls": sum(r["stalls"] for r in repeats),
+        "_frames": frames,
+    }
 
 
 def measure_all(plan: Plan) -> dict[str, Any]:
@@ -140,8 +161,10 @@ def measure_all(plan: Plan) -> dict[str, Any]:
     try:
         with temporary_settings({PREFECT_API_URL: api_url}):
             scenarios.timed(lambda: scenarios.prefect_map(names[:2]))  # warm-up: imports, client
-            rows = [scenarios.concurrency(sim, names[:n], plan.latency, plan.sequential_up_to)
-                    for n in plan.sizes]
+            rows = [
+                scenarios.concurrency(sim, names[:n], plan.latency, plan.sequential_up_to)
+                for n in plan.sizes
+            ]
             memory = scenarios.memory(sim, names[: plan.summary_n], plan.latency)
             cache = scenarios.caching(sim, names[1000 : 1000 + plan.cache_n], plan.latency)
             rates = rate_limiting(sim, plan)
@@ -152,9 +175,17 @@ def measure_all(plan: Plan) -> dict[str, Any]:
         if server is not None:
             server.stop()
     start["server_start_s"] = server_start
-    return {"concurrency": {"latency_s": plan.latency, "runs": rows,
-                            "peak_memory_mb_at_n": plan.summary_n, "peak_memory_mb": memory},
-            "caching": cache, "rate_limiting": rates, "startup": start}
+    return {
+        "concurrency": {
+            "latency_s": plan.latency,
+            "runs": rows,
+            "peak_memory_mb_at_n": plan.summary_n,
+            "peak_memory_mb": memory,
+        },
+        "caching": cache,
+        "rate_limiting": rates,
+        "startup": start,
+    }
 
 
 def summarise(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
@@ -184,42 +215,88 @@ def targets(results: dict[str, Any], summary: dict[str, Any]) -> list[dict[str, 
     per_task = row["map_overhead_per_task_ms"]
     saved = cache["uncached_s"] - cache["cached_s"]
     return [
-        {"target": f"map within 2x of the thread pool at N={n}",
-         "measured": summary["map_vs_threads_ratio"],
-         "met": bool(summary["map_vs_threads_ratio"] <= 2.0),
-         "why": f".map() took {row['map_s']:.2f} s, the thread pool {row['threads_s']:.2f} s: "
-                f"Prefect adds {per_task:.0f} ms per task over a bare thread (creating the flow "
-                f"run, task runs, state changes, events), and the requests themselves take "
-                f"little more than one latency of {results['concurrency']['latency_s']:g} s"},
-        {"target": f"map at least 10x faster than the sequential loop at N={n}",
-         "measured": summary["map_speedup_vs_sequential"],
-         "met": bool(summary["map_speedup_vs_sequential"] >= 10.0),
-         "why": f"the loop pays the latency plus {summary['per_task_overhead_ms']:.0f} ms of "
-                f"Prefect's work per task, one after another ({row['sequential_s']:.2f} s); "
-                f".map() overlaps the waits but not all of Prefect's work ({row['map_s']:.2f} "
-                f"s), so the ratio grows with N and with the latency"},
-        {"target": "cached re-run makes 0 requests", "measured": cache["cached_requests"],
-         "met": bool(cache["cached_requests"] == 0),
-         "why": f"{cache['cached_results']} of {cache['n']} results came from the cache"},
-        {"target": "cached re-run under 15% of the uncached time",
-         "measured": summary["cached_time_ratio"],
-         "met": bool(summary["cached_time_ratio"] < 0.15),
-         "why": f"the cached run still orchestrates a flow run and {2 * cache['n']} task runs "
-                f"({cache['cached_s']:.2f} s); caching saved {saved:.2f} s of requests and "
-                f"rate-limit slots"},
-        {"target": "rate-limit efficiency >= 0.8 with 0 rejections",
-         "measured": summary["rate_limit_efficiency"],
-         "met": bool(summary["rate_limit_efficiency"] >= 0.8
-                     and summary["rate_limit_rejections"] == 0),
-         "why": f"{summary['rate_limit_config']}, median of {summary['rate_limit_repeats']} "
-                f"runs (lowest {summary['rate_limit_efficiency_min']:.2f}): "
-                f"{summary['rate_limit_rejections']} rejections, {summary['rate_limit_stalls']} "
-                f"stalls in all. With 100 slots per "
-                "request Prefect's whole-slot decay loses at most 1/100 of a request per "
-                "refused poll; the stalls remain: a slot request that collides with another "
-                "write on Prefect's SQLite database gets 'database is locked' (503) and every "
-                "waiter waits 2 s"},
+        {
+            "target": f"map within 2x of the thread pool at N={n}",
+            "measured": summary["map_vs_threads_ratio"],
+            "met": bool(summary["map_vs_threads_ratio"] <= 2.0),
+            "why": f".map() took {row['map_s']:.2f} s, the thread pool {row['threads_s']:.2f} s: "
+            f"Prefect adds {per_task:.0f} ms per task over a bare thread (creating the flow "
+            f"run, task runs, state changes, events), and the requests themselves take "
+            f"little more than one latency of {results['concurrency']['latency_s']:g} s",
+        },
+        {
+            "target": f"map at least 10x faster than the sequential loop at N={n}",
+            "measured": summary["map_speedup_vs_sequential"],
+            "met": bool(summary["map_speedup_vs_sequential"] >= 10.0),
+            "why": f"the loop pays the latency plus {summary['per_task_overhead_ms']:.0f} ms of "
+            f"Prefect's work per task, one after another ({row['sequential_s']:.2f} s); "
+            f".map() overlaps the waits but not all of Prefect's work ({row['map_s']:.2f} "
+            f"s), so the ratio grows with N and with the latency",
+        },
+        {
+            "target": "cached re-run makes 0 requests",
+            "measured": cache["cached_requests"],
+            "met": bool(cache["cached_requests"] == 0),
+            "why": f"{cache['cached_results']} of {cache['n']} results came from the cache",
+        },
+        {
+            "target": "cached re-run under 15% of the uncached time",
+            "measured": summary["cached_time_ratio"],
+            "met": bool(summary["cached_time_ratio"] < 0.15),
+            "why": f"the cached run still orchestrates a flow run and {2 * cache['n']} task runs "
+            f"({cache['cached_s']:.2f} s); caching saved {saved:.2f} s of requests and "
+            f"rate-limit slots",
+        },
+        {
+            "target": "rate-limit efficiency >= 0.8 with 0 rejections",
+            "measured": summary["rate_limit_efficiency"],
+            "met": bool(
+                summary["rate_limit_efficiency"] >= 0.8 and summary["rate_limit_rejections"] == 0
+            ),
+            "why": f"{summary['rate_limit_config']}, median of {summary['rate_limit_repeats']} "
+            f"runs (lowest {summary['rate_limit_efficiency_min']:.2f}): "
+            f"{summary['rate_limit_rejections']} rejections, {summary['rate_limit_stalls']} "
+            f"stalls in all. With 100 slots per "
+            "request Prefect's whole-slot decay loses at most 1/100 of a request per "
+            "grant; the stalls remain: a slot request that collides with another "
+            "write on Prefect's SQLite database gets 'database is locked' (503) and every "
+            "waiter waits 2 s",
+        },
     ]
+
+
+def run_meta(mode: str, plan: Any, started: float) -> dict[str, Any]:
+    """What every results file says about the run: versions, machine, date, duration."""
+    import prefect
+
+    return {
+        "mode": mode,
+        "plan": asdict(plan),
+        "prefect": prefect.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main_scale(args: argparse.Namespace) -> int:
+    """`--scale`: the finished pipeline at scale on each database -> scale.json/md/png."""
+    from benchmarks.report import write_scale_outputs
+    from benchmarks.scale import SCALE_PLANS, measure_scale
+
+    plan = SCALE_PLANS["scale-smoke" if args.smoke else "scale"]
+    started = time.perf_counter()
+    results = measure_scale(plan, args.databases)
+    results = {"meta": run_meta(plan.mode, plan, started), **results}
+    paths = write_scale_outputs(results, args.out)
+    print(
+        json.dumps({"summary": results["summary"], "met": results["met"]}, indent=2, default=float)
+    )
+    print("wrote", ", ".join(str(p) for p in paths))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,12 +304,31 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="under 3 minutes on 2 cores")
     size.add_argument("--smoke", action="store_true", help="seconds; for the test suite")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="the finished pipeline at scale on SQLite and PostgreSQL (about "
+        "8 minutes; with --smoke about 2): scale.json, scale.md, scale.png",
+    )
+    parser.add_argument(
+        "--databases",
+        type=lambda v: v.split(","),
+        default=["sqlite", "postgresql"],
+        help="with --scale: comma-separated, from sqlite,postgresql",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output directory")
     args = parser.parse_args(argv)
+    if args.scale and args.quick:
+        parser.error("--scale takes --smoke, not --quick")
+    if not set(args.databases) <= {"sqlite", "postgresql"}:
+        parser.error(f"--databases: unknown {sorted(set(args.databases))}")
+    if args.scale:
+        os.environ.pop("PREFECT_API_URL", None)  # each database gets a server of its own
     plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
     prepare_environment()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import prefect
+    if args.scale:
+        return main_scale(args)
 
     from benchmarks.report import write_outputs
 
@@ -240,12 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     results = measure_all(plan)
     summary = summarise(results, plan)
     results = {
-        "meta": {"mode": plan.mode, "plan": asdict(plan), "prefect": prefect.__version__,
-                 "python": platform.python_version(), "cpus": os.cpu_count(),
-                 "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                 "seconds": round(time.perf_counter() - started, 1),
-                 "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
-        "summary": summary, "targets": targets(results, summary), **results,
+        "meta": run_meta(plan.mode, plan, started),
+        "summary": summary,
+        "targets": targets(results, summary),
+        **results,
     }
     paths = write_outputs(results, args.out)
     print(json.dumps(results["summary"], indent=2))

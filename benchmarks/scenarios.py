@@ -77,8 +77,9 @@ def plain_asyncio(names: list[str]) -> list[int]:
 
     async def main() -> list[int]:
         # A long timeout: 200 connections at once can take seconds to open on a busy machine.
-        async with httpx.AsyncClient(base_url=config.api_base_url(), headers=request_headers(),
-                                     timeout=60.0) as http:
+        async with httpx.AsyncClient(
+            base_url=config.api_base_url(), headers=request_headers(), timeout=60.0
+        ) as http:
             responses = await asyncio.gather(*(http.get(f"/repos/{n}") for n in names))
         return [r.raise_for_status().json()["stargazers_count"] for r in responses]
 
@@ -110,8 +111,9 @@ def peak_memory_mb(run: Callable[[], Any]) -> float:
         tracemalloc.stop()
 
 
-def concurrency(sim: Simulator, names: list[str], latency: float,
-                sequential_up_to: int) -> dict[str, Any]:
+def concurrency(
+    sim: Simulator, names: list[str], latency: float, sequential_up_to: int
+) -> dict[str, Any]:
     """Each approach on the same `names`; sequential only up to `sequential_up_to` names."""
     sim.configure(latency=latency)
     row: dict[str, Any] = {"n": len(names)}
@@ -137,8 +139,10 @@ def concurrency(sim: Simulator, names: list[str], latency: float,
 def memory(sim: Simulator, names: list[str], latency: float) -> dict[str, float]:
     """Peak memory (MB) of each approach on `names` (a separate pass: tracemalloc is slow)."""
     sim.configure(latency=latency)
-    return {approach: round(peak_memory_mb(lambda run=run: run(names)), 2)
-            for approach, run in APPROACHES.items()}
+    return {
+        approach: round(peak_memory_mb(lambda run=run: run(names)), 2)
+        for approach, run in APPROACHES.items()
+    }
 
 
 def caching(sim: Simulator, names: list[str], latency: float) -> dict[str, Any]:
@@ -173,13 +177,18 @@ def reset_limit(budget: config.RateBudget) -> None:
 def stall_gaps(accepted: pd.DataFrame, budget: config.RateBudget) -> np.ndarray:
     """Gaps between accepted requests (after the burst) longer than 1.5 s and 3 refill
     intervals: moments when no waiting task got a slot."""
-    gaps = np.diff(accepted["start"].sort_values().to_numpy()[budget.limit:])
+    gaps = np.diff(accepted["start"].sort_values().to_numpy()[budget.limit :])
     return gaps[gaps > max(1.5, 3 / budget.per_second)]
 
 
-def rate_limited_run(sim: Simulator, names: list[str], budget: config.RateBudget,
-                     use_limit: bool, max_workers: int | None,
-                     slot_units: int = 1) -> dict[str, Any]:
+def rate_limited_run(
+    sim: Simulator,
+    names: list[str],
+    budget: config.RateBudget,
+    use_limit: bool,
+    max_workers: int | None,
+    slot_units: int = 1,
+) -> dict[str, Any]:
     """`len(names)` waiting tasks against the simulator enforcing `budget`; achieved rate.
 
     With `slot_units` > 1 the limit counts each request as that many slots
@@ -189,8 +198,9 @@ def rate_limited_run(sim: Simulator, names: list[str], budget: config.RateBudget
 
     @flow(name="bench-rate-limit", task_runner=ThreadPoolTaskRunner(max_workers=max_workers))
     def run(repos: list[str]) -> None:
-        fetch_limited.map(repos, limit_name=BENCH_LIMIT if use_limit else None,
-                          occupy=slot_units).wait()
+        fetch_limited.map(
+            repos, limit_name=BENCH_LIMIT if use_limit else None, occupy=slot_units
+        ).wait()
 
     sim.reset()
     seconds = timed(lambda: run(names))
@@ -222,18 +232,25 @@ hello()
 def first_flow_seconds(env: dict[str, str]) -> float:
     """Wall seconds of a fresh Python process that imports Prefect and runs one flow."""
     with Stopwatch() as watch:
-        subprocess.run([sys.executable, "-c", STARTUP_SCRIPT], env=env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-c", STARTUP_SCRIPT],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return watch.seconds
 
 
 def startup(base_env: dict[str, str], api_url: str) -> dict[str, float]:
     """First flow run in a fresh process: fresh PREFECT_HOME (temporary server) vs running."""
     fresh = {k: v for k, v in base_env.items() if k != "PREFECT_API_URL"}
-    fresh["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-fresh-home-")
     fresh["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
     running = {**base_env, "PREFECT_API_URL": api_url}
+    with tempfile.TemporaryDirectory(prefix="bench-fresh-home-") as home:
+        fresh["PREFECT_HOME"] = home
+        fresh_seconds = first_flow_seconds(fresh)
     return {
-        "fresh_home_temporary_server_s": first_flow_seconds(fresh),
+        "fresh_home_temporary_server_s": fresh_seconds,
         "running_server_s": first_flow_seconds(running),
     }

@@ -47,7 +47,7 @@ def test_every_bad_name_is_reported_before_any_request_and_the_rest_go_through(s
     for result, (name, reason) in zip(results, MALFORMED.items(), strict=False):
         assert (result.repo, result.error_kind, result.stars) == (name, "invalid name", None)
         assert reason in result.error
-    assert [r.stars for r in results[len(MALFORMED):]] == [STARS[v] for v in VALID]
+    assert [r.stars for r in results[len(MALFORMED) :]] == [STARS[v] for v in VALID]
 
     # The simulator saw the valid names only, each once despite the duplicates.
     log = sim.requests()
@@ -76,9 +76,14 @@ def test_an_empty_list_is_reported_and_makes_no_request(sim, flow_logs):
 
 def test_cli_prints_one_line_per_bad_name_and_every_success(sim):
     environ = os.environ | {"GITHUB_API_URL": sim.url, "PREFECT_LOGGING_LEVEL": "INFO"}
-    args = ["foo", "../x", " ", "pallets/clické", "tox-dev/tox", "TOX-DEV/tox", "a/b/c"]
-    done = subprocess.run([sys.executable, "-m", "github_stars", *args], env=environ,
-                          capture_output=True, text=True, timeout=240)
+    args = ["foo", "../x", " ", "pallets/clické", "tox-dev/tox", "TOX-DEV/tox", "a/b/c", "-v"]
+    done = subprocess.run(
+        [sys.executable, "-m", "github_stars", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         f"foo: error: invalid name: {MALFORMED['foo']}",

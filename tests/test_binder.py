@@ -27,8 +27,17 @@ from github_stars.simulator.snapshot import snapshot_stars
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_THE_IMAGE = shutil.ignore_patterns(
-    ".git", ".venv", ".prefect", ".pytest_cache", ".ruff_cache", "__pycache__", "*.egg-info",
-    ".ipynb_checkpoints", "test-artifacts", "storage", "output",
+    ".git",
+    ".venv",
+    ".prefect",
+    ".pytest_cache",
+    ".ruff_cache",
+    "__pycache__",
+    "*.egg-info",
+    ".ipynb_checkpoints",
+    "test-artifacts",
+    "storage",
+    "output",
 )
 
 
@@ -79,8 +88,9 @@ print(json.dumps({
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float):
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -97,17 +107,26 @@ def test_binder_build_and_start_on_a_clean_virtualenv(tmp_path):
     shutil.copytree(ROOT, repo, ignore=NOT_IN_THE_IMAGE)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "GITHUB_", "JUPYTER", "VIRTUAL_ENV"))}
-    env |= {"PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}", "HOME": str(tmp_path),
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR",
-                                            str(Path.home() / ".cache" / "pip"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "GITHUB_", "JUPYTER", "VIRTUAL_ENV"))
+    }
+    env |= {
+        "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+        "HOME": str(tmp_path),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+    }
     timings = {}
 
     started = time.monotonic()
-    run(["pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"],
-        repo, env, 900)
+    run(
+        ["pip", "install", "--quiet", "--no-compile", "-r", "binder/requirements.txt"],
+        repo,
+        env,
+        900,
+    )
     timings["pip install"] = time.monotonic() - started
 
     started = time.monotonic()
@@ -118,8 +137,12 @@ def test_binder_build_and_start_on_a_clean_virtualenv(tmp_path):
     ports = {"PREFECT_SERVER_API_PORT": free_port(), "GITHUB_STARS_SIMULATOR_PORT": free_port()}
     started = time.monotonic()
     lesson_modules = notebook_imports()
-    done = run(["./binder/start", "python", "-c", CHECK, *lesson_modules], repo,
-               env | {k: str(v) for k, v in ports.items()}, 300)
+    done = run(
+        ["./binder/start", "python", "-c", CHECK, *lesson_modules],
+        repo,
+        env | {k: str(v) for k, v in ports.items()},
+        300,
+    )
     timings["start + check"] = time.monotonic() - started
     print("timings (s):", {k: round(v, 1) for k, v in timings.items()})
     seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -131,8 +154,7 @@ def test_binder_build_and_start_on_a_clean_virtualenv(tmp_path):
     assert seen["simulator"] == [200, snapshot_stars()["prefecthq/prefect"]]
     assert seen["prefect_health"] == [200, True]
     assert seen["ui"] == [200, True], "the UI is served under the proxy's path"
-    assert seen["proxy"] == {
-        "prefect-ui": [ports["PREFECT_SERVER_API_PORT"], True, "Prefect UI"]}
+    assert seen["proxy"] == {"prefect-ui": [ports["PREFECT_SERVER_API_PORT"], True, "Prefect UI"]}
     assert seen["env"] == {
         "PREFECT_HOME": str(repo / ".prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{ports['PREFECT_SERVER_API_PORT']}/prefect-ui/api",

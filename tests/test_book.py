@@ -27,8 +27,13 @@ JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
 ]
 LESSON = "01_retries"
 
@@ -51,9 +56,22 @@ def build(tmp: Path, execute: dict) -> tuple[subprocess.CompletedProcess, Path]:
     config_file.write_text(yaml.safe_dump(config))
     started = time.monotonic()
     result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(BOOK), "--config", str(config_file),
-         "--path-output", str(tmp), "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            str(JUPYTER_BOOK),
+            "build",
+            str(BOOK),
+            "--config",
+            str(config_file),
+            "--path-output",
+            str(tmp),
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env=os.environ | {"PATH": f"{JUPYTER_BOOK.parent}{os.pathsep}{os.environ['PATH']}"},
     )
     print(f"jupyter-book build: {time.monotonic() - started:.1f} s, exit code {result.returncode}")
@@ -63,8 +81,11 @@ def build(tmp: Path, execute: dict) -> tuple[subprocess.CompletedProcess, Path]:
 def problems(result: subprocess.CompletedProcess) -> str:
     """The warnings and errors of a build (ANSI colours removed), or its tail."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
-    lines = [line for line in text.splitlines()
-             if re.search(r"WARNING|ERROR|Error|Exception", line) and "IPKernelApp" not in line]
+    lines = [
+        line
+        for line in text.splitlines()
+        if re.search(r"WARNING|ERROR|Error|Exception", line) and "IPKernelApp" not in line
+    ]
     return "\n".join(lines) or text[-3000:]
 
 
@@ -82,12 +103,14 @@ def test_book_builds_without_warnings(unexecuted_book: Path):
     pages = {path.stem for path in (html / "notebooks").glob("*.html")}
     assert pages == {notebook.stem for notebook in lessons()}, (
         "every notebook in notebooks/ (lessons, appendix) is a page, and nothing else is: "
-        "add a new one to book/_toc.yml")
+        "add a new one to book/_toc.yml"
+    )
     assert not (html / "notebooks" / "solutions").exists(), "solutions are not pages"
     landing = (html / "index.html").read_text()
     for notebook in lessons():
         assert f'href="notebooks/{notebook.stem}.html' in landing, (
-            f"the landing page's lesson table does not link {notebook.name}")
+            f"the landing page's lesson table does not link {notebook.name}"
+        )
     assert "_static/book.css" in landing
 
 
@@ -95,9 +118,12 @@ def test_addresses_in_prose_are_not_links(unexecuted_book: Path):
     """No linkify: `127.0.0.1:4200` and `api.github.com` in the text stay text."""
     for page in [unexecuted_book / "index.html", *(unexecuted_book / "notebooks").glob("*.html")]:
         links = re.findall(r'href="([^"]*)"', page.read_text())
-        bad = [link for link in links
-               if re.match(r"https?://(127\.0\.0\.1|localhost|0\.0\.0\.0)", link)
-               or link.startswith("http://api.github.com")]
+        bad = [
+            link
+            for link in links
+            if re.match(r"https?://(127\.0\.0\.1|localhost|0\.0\.0\.0)", link)
+            or link.startswith("http://api.github.com")
+        ]
         assert bad == [], f"{page.name} links to {bad}"
 
 
@@ -105,8 +131,10 @@ def test_addresses_in_prose_are_not_links(unexecuted_book: Path):
 @pytest.mark.timeout(900)
 def test_executed_lesson_01_shows_its_chart_and_no_error(tmp_path: Path):
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package "
-                    "(apt-get install chromium) to run the browser tests")
+        pytest.skip(
+            f"{CHROMIUM} not found: install Debian's chromium package "
+            "(apt-get install chromium) to run the browser tests"
+        )
     from playwright.sync_api import sync_playwright
 
     others = [f"*{notebook.stem}*" for notebook in lessons() if notebook.stem != LESSON]
@@ -120,8 +148,10 @@ def test_executed_lesson_01_shows_its_chart_and_no_error(tmp_path: Path):
         try:
             page = chromium.new_page(viewport={"width": 1400, "height": 900})
             page.goto(page_file.as_uri())
-            assert page.locator(".cell_output .output.traceback, .cell_output .output.error"
-                                ).count() == 0, "a cell of the lesson failed"
+            assert (
+                page.locator(".cell_output .output.traceback, .cell_output .output.error").count()
+                == 0
+            ), "a cell of the lesson failed"
             shown = "\n".join(page.locator(".cell_output").all_inner_texts())
             assert "CellExecutionError" not in shown
             assert "ModuleNotFoundError" not in shown
@@ -132,7 +162,8 @@ def test_executed_lesson_01_shows_its_chart_and_no_error(tmp_path: Path):
             chart.scroll_into_view_if_needed()
             assert chart.is_visible()
             assert chart.evaluate("img => img.complete && img.naturalWidth") > 100, (
-                "the chart image did not load")
+                "the chart image did not load"
+            )
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=ARTIFACTS / "book-lesson-01.png")
 

@@ -35,16 +35,23 @@ LESSON = "00_start.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
 ]
 START_TIMEOUT = 240  # binder/start waits for the Prefect server (15-30 s on a busy machine)
 LESSON_TIMEOUT = 240_000  # ms, the whole lesson
 # JupyterLab settings for a quiet, deterministic session: no news/update pop-ups, and every
 # cell kept in the page (no windowing) so outputs of cells off screen can be checked.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 
@@ -64,8 +71,9 @@ class Lab:
 
 def lab_environment(tmp: Path, ports: dict[str, int]) -> dict[str, str]:
     """Our own ports and state directories; nothing inherited from the test session's servers."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "JUPYTER", "GITHUB_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "JUPYTER", "GITHUB_"))
+    }
     settings_dir = tmp / "lab-settings"
     for name, values in LAB_SETTINGS.items():
         (settings_dir / name).parent.mkdir(parents=True, exist_ok=True)
@@ -113,31 +121,46 @@ def stop_process_group(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package "
-                    "(apt-get install chromium chromium-driver) to run the browser tests")
+        pytest.skip(
+            f"{CHROMIUM} not found: install Debian's chromium package "
+            "(apt-get install chromium chromium-driver) to run the browser tests"
+        )
     tmp = tmp_path_factory.mktemp("lab")
     notebook_dir = tmp / "notebooks"  # a copy: JupyterLab saves outputs into what it runs
-    shutil.copytree(ROOT / "notebooks", notebook_dir,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "output"))
+    shutil.copytree(
+        ROOT / "notebooks",
+        notebook_dir,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "output"),
+    )
     ports = {"lab": free_port(), "prefect": free_port(), "simulator": free_port()}
     token = secrets.token_hex(16)
     command = [
-        str(ROOT / "binder" / "start"), "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-        f"--port={ports['lab']}", f"--IdentityProvider.token={token}",
+        str(ROOT / "binder" / "start"),
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={ports['lab']}",
+        f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={notebook_dir}",
     ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = tmp / "lab.log"
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=lab_environment(tmp, ports), cwd=notebook_dir,
-                                   stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            env=lab_environment(tmp, ports),
+            cwd=notebook_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{ports['lab']}"
     try:
         wait_for_lab(url, token, process, log)
-        yield Lab(url, token, notebook_dir,
-                  f"http://127.0.0.1:{ports['prefect']}/prefect-ui/api")
+        yield Lab(url, token, notebook_dir, f"http://127.0.0.1:{ports['prefect']}/prefect-ui/api")
     finally:
         stop_process_group(process)
 
@@ -162,8 +185,7 @@ def lab_page(browser, lab: Lab):
 def code_cells_done(page, expected: int) -> bool:
     """True when every code cell shows an execution count (none pending: `[*]` or `[ ]`)."""
     prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-    return len(prompts) == expected and all(re.fullmatch(r"\[\d+\]:", p.strip())
-                                            for p in prompts)
+    return len(prompts) == expected and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
 
 
 def fail_with_page(page, why: str) -> None:
@@ -230,8 +252,13 @@ def finished_lesson(lab: Lab, lab_page):
 
 def test_the_first_lesson_runs_in_jupyterlab_and_shows_its_chart(finished_lesson):
     page, saved, code_cells = finished_lesson
-    errors = [out for cell in saved.cells if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.output_type == "error"]
+    errors = [
+        out
+        for cell in saved.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
+    ]
     assert errors == [], errors[0].get("ename") if errors else None
     assert sum(cell.get("execution_count") is not None for cell in saved.cells) == code_cells
     shown = "\n".join(page.locator(".jp-OutputArea").all_inner_texts())
@@ -251,8 +278,11 @@ def test_the_first_lesson_runs_in_jupyterlab_and_shows_its_chart(finished_lesson
 def test_prefect_ui_opens_from_the_launcher_and_lists_the_lessons_flow_run(
     finished_lesson, lab: Lab, browser
 ):
-    flow_runs = httpx.post(f"{lab.prefect_api_url}/flow_runs/filter",
-                           json={"flows": {"name": {"any_": ["show-stars"]}}}, timeout=30)
+    flow_runs = httpx.post(
+        f"{lab.prefect_api_url}/flow_runs/filter",
+        json={"flows": {"name": {"any_": ["show-stars"]}}},
+        timeout=30,
+    )
     flow_runs.raise_for_status()
     runs = flow_runs.json()
     assert runs, "the lesson's flow run is not on the Prefect server binder/start started"

@@ -69,8 +69,10 @@ def test_timeout_is_transient(sim, monkeypatch):
     import httpx
 
     sim.configure(faults={"psf/requests": ["hang"]}, hang_seconds=2)
-    with client.make_http_client(httpx.Timeout(0.5)) as http, pytest.raises(TransientError,
-                                                                             match="timed out"):
+    with (
+        client.make_http_client(httpx.Timeout(0.5)) as http,
+        pytest.raises(TransientError, match="timed out"),
+    ):
         client.fetch_repo("psf/requests", http)
 
 
@@ -85,7 +87,6 @@ def test_connection_refused_is_transient(monkeypatch):
 def test_rate_limit_wait_from_reset_header():
     import httpx
 
-    reply = httpx.Response(403, headers={"X-RateLimit-Remaining": "0",
-                                         "X-RateLimit-Reset": "1030"})
+    reply = httpx.Response(403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1030"})
     assert client.rate_limit_wait(reply, now=1000) == 30
     assert client.rate_limit_wait(httpx.Response(403)) is None  # a plain 403 is not a limit

@@ -15,13 +15,24 @@ from github_stars.simulator.snapshot import snapshot_stars
 
 STARS = snapshot_stars()
 REPOS = ["pallets/werkzeug", "pallets/itsdangerous", "pallets/quart", "python/typeshed"]
-MORE_REPOS = ["jazzband/pip-tools", "jazzband/prettytable", "python/typing_extensions",
-              "python/mypy", "tox-dev/filelock", "pallets/jinja"]
+MORE_REPOS = [
+    "jazzband/pip-tools",
+    "jazzband/prettytable",
+    "python/typing_extensions",
+    "python/mypy",
+    "tox-dev/filelock",
+    "pallets/jinja",
+]
 
 
 def start_cli(environ: dict[str, str], repos: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "github_stars", *repos], env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "github_stars", *repos],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def expected(repos: list[str]) -> list[str]:

@@ -46,10 +46,15 @@ def retry_delays(flow_run_id: UUID, expected: int, timeout: float = 30.0) -> lis
     flow_runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
     with get_client(sync_client=True) as prefect:
         while True:
-            task_runs = [t for t in prefect.read_task_runs(flow_run_filter=flow_runs)
-                         if t.name.startswith("fetch_stats")]
-            states = sorted((s for t in task_runs for s in prefect.read_task_run_states(t.id)),
-                            key=lambda s: s.timestamp)
+            task_runs = [
+                t
+                for t in prefect.read_task_runs(flow_run_filter=flow_runs)
+                if t.name.startswith("fetch_stats")
+            ]
+            states = sorted(
+                (s for t in task_runs for s in prefect.read_task_run_states(t.id)),
+                key=lambda s: s.timestamp,
+            )
             waits = [s for s in states if s.name == "AwaitingRetry"]
             if len(waits) >= expected or time.monotonic() > deadline:
                 break
@@ -68,13 +73,20 @@ def repo_log(sim, repo: str, expected: int, timeout: float = 10.0) -> list[dict]
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "github_stars", *args],
-                          env=os.environ | env, capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "github_stars", *args],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 # --- server errors, timeouts, broken connections ------------------------------------------
-@pytest.mark.parametrize(("status", "repo"), [(500, "python-poetry/poetry"),
-                                              (502, "pantsbuild/pex"), (503, "pypa/pipenv")])
+@pytest.mark.parametrize(
+    ("status", "repo"),
+    [(500, "python-poetry/poetry"), (502, "pantsbuild/pex"), (503, "pypa/pipenv")],
+)
 def test_a_burst_of_server_errors_is_retried_with_backoff(sim, status, repo):
     sim.configure(faults={repo: [status] * (ATTEMPTS - 1)})
     (result,), flow_run_id = run_flow([repo])
@@ -92,10 +104,12 @@ def test_a_burst_of_server_errors_is_retried_with_backoff(sim, status, repo):
 
 @pytest.mark.parametrize(
     ("fault", "repo", "reason"),
-    [(500, "pytest-dev/pytest", "server error 500"),
-     (502, "tqdm/tqdm", "server error 502"),
-     ("reset", "encode/starlette", "connection failed (RemoteProtocolError"),
-     ("hang", "encode/uvicorn", "timed out (ReadTimeout)")],
+    [
+        (500, "pytest-dev/pytest", "server error 500"),
+        (502, "tqdm/tqdm", "server error 502"),
+        ("reset", "encode/starlette", "connection failed (RemoteProtocolError"),
+        ("hang", "encode/uvicorn", "timed out (ReadTimeout)"),
+    ],
 )
 def test_retry_budget_spent_then_a_clear_error(sim, monkeypatch, fault, repo, reason):
     monkeypatch.setenv("GITHUB_STARS_TIMEOUT", "0.3")
@@ -165,8 +179,9 @@ def test_429_retry_after_is_waited_out_even_across_prefects_retries(sim):
     assert result.stars == STARS["aio-libs/aiohttp"]
     log = repo_log(sim, "aio-libs/aiohttp", refusals + 1)
     assert [e["status"] for e in log] == [429] * refusals + [200]
-    gaps = [later["t_start"] - earlier["t_end"] for earlier, later in zip(log, log[1:],
-                                                                          strict=False)]
+    gaps = [
+        later["t_start"] - earlier["t_end"] for earlier, later in zip(log, log[1:], strict=False)
+    ]
     assert min(gaps) >= 1.0, gaps  # never before Retry-After
 
 
@@ -202,9 +217,11 @@ def test_renamed_repository_is_followed(sim):
 
 @pytest.mark.parametrize(
     ("fault", "repo", "reason"),
-    [("non_json", "marshmallow-code/marshmallow", "response is not valid JSON (text/html"),
-     ("truncated", "pylons/pyramid", "response is not valid JSON (application/json"),
-     ("missing_stars", "pydata/xarray", "no integer 'stargazers_count'")],
+    [
+        ("non_json", "marshmallow-code/marshmallow", "response is not valid JSON (text/html"),
+        ("truncated", "pylons/pyramid", "response is not valid JSON (application/json"),
+        ("missing_stars", "pydata/xarray", "no integer 'stargazers_count'"),
+    ],
 )
 def test_bad_bodies_are_a_specific_error_not_a_keyerror(sim, caplog, fault, repo, reason):
     sim.configure(faults={repo: [fault]})
@@ -215,9 +232,13 @@ def test_bad_bodies_are_a_specific_error_not_a_keyerror(sim, caplog, fault, repo
     assert "KeyError" not in caplog.text
 
 
-@pytest.mark.parametrize(("status", "repo", "reason"),
-                         [(401, "pallets/werkzeug", "HTTP 401 (Bad credentials)"),
-                          (451, "pallets/itsdangerous", "HTTP 451 (Repository access blocked)")])
+@pytest.mark.parametrize(
+    ("status", "repo", "reason"),
+    [
+        (401, "pallets/werkzeug", "HTTP 401 (Bad credentials)"),
+        (451, "pallets/itsdangerous", "HTTP 451 (Repository access blocked)"),
+    ],
+)
 def test_other_client_errors_are_reported_once_not_retried(sim, status, repo, reason):
     sim.configure(faults={repo: [status]})
     (result,) = show_stars([repo])
@@ -228,8 +249,11 @@ def test_other_client_errors_are_reported_once_not_retried(sim, status, repo, re
 # --- errors are never cached ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("script", "repo"),
-    [([503] * ATTEMPTS, "sqlalchemy/sqlalchemy"), (["missing_stars"], "sqlalchemy/alembic"),
-     ([429], "sqlalchemy/mako")],
+    [
+        ([503] * ATTEMPTS, "sqlalchemy/sqlalchemy"),
+        (["missing_stars"], "sqlalchemy/alembic"),
+        ([429], "sqlalchemy/mako"),
+    ],
 )
 def test_a_failed_run_is_fetched_again_next_time(sim, monkeypatch, script, repo):
     monkeypatch.setenv("GITHUB_STARS_MAX_WAIT", "1")
@@ -245,14 +269,21 @@ def test_a_failed_run_is_fetched_again_next_time(sim, monkeypatch, script, repo)
 
 # --- what a CLI user sees -------------------------------------------------------------------
 def test_cli_reports_each_fault_in_one_line_and_exits_1(sim):
-    sim.configure(faults={
-        "tornadoweb/tornado": ["non_json"],
-        "benoitc/gunicorn": ["missing_stars"],
-        "andialbrecht/sqlparse": [503] * ATTEMPTS,
-        "more-itertools/more-itertools": [502, "reset"],
-    })
-    repos = ["tornadoweb/tornado", "benoitc/gunicorn", "andialbrecht/sqlparse",
-             "more-itertools/more-itertools", "nobody/nothing-at-all"]
+    sim.configure(
+        faults={
+            "tornadoweb/tornado": ["non_json"],
+            "benoitc/gunicorn": ["missing_stars"],
+            "andialbrecht/sqlparse": [503] * ATTEMPTS,
+            "more-itertools/more-itertools": [502, "reset"],
+        }
+    )
+    repos = [
+        "tornadoweb/tornado",
+        "benoitc/gunicorn",
+        "andialbrecht/sqlparse",
+        "more-itertools/more-itertools",
+        "nobody/nothing-at-all",
+    ]
     done = run_cli(*repos, GITHUB_API_URL=sim.url)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
@@ -277,7 +308,8 @@ def test_cli_reports_a_rate_limit_wait_over_the_maximum(sim):
     assert done.stdout.splitlines() == [
         "praw-dev/praw: error: rate limited (429: You have exceeded a secondary rate limit. "
         "Please wait a few minutes before you try again.) - asked to wait 600 s, more than the "
-        "maximum of 5 s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)"]
+        "maximum of 5 s (use --max-wait or GITHUB_STARS_MAX_WAIT to wait longer)"
+    ]
     assert sim.request_count() == 1
 
 

@@ -18,8 +18,7 @@ def test_check_limit_passes_for_the_limit_as_created(capsys):
     ensure_rate_limit(name, RateBudget(60, 0.016))
     check_limit(name, 60, 0.016)
     out = capsys.readouterr().out
-    assert out.startswith(f"✔ {name} on http") and out.endswith(
-        ": limit 60, slot decay 0.016/s\n")
+    assert out.startswith(f"✔ {name} on http") and out.endswith(": limit 60, slot decay 0.016/s\n")
 
 
 @pytest.mark.parametrize(("limit", "decay"), [(61, 0.016), (60, 0.017)])

@@ -24,9 +24,16 @@ STARS = snapshot_stars()
 
 
 def log_entry(repo: str, start: float, end: float, status: int = 200) -> dict:
-    return {"t_start": 1000.0 + start, "t_end": 1000.0 + end, "method": "GET",
-            "path": f"/repos/{repo}", "repo": repo, "status": status, "kind": "ok",
-            "authenticated": False}
+    return {
+        "t_start": 1000.0 + start,
+        "t_end": 1000.0 + end,
+        "method": "GET",
+        "path": f"/repos/{repo}",
+        "repo": repo,
+        "status": status,
+        "kind": "ok",
+        "authenticated": False,
+    }
 
 
 def frame_of(*spans: tuple[float, float]) -> pd.DataFrame:
@@ -72,9 +79,13 @@ def test_max_concurrent_of_an_empty_log_is_zero():
 
 
 def test_retry_gaps_measure_end_to_next_start_per_repository():
-    log = [log_entry("a/x", 0.0, 0.1, 503), log_entry("b/y", 0.05, 0.2, 503),
-           log_entry("a/x", 0.4, 0.5, 503), log_entry("b/y", 1.2, 1.3),
-           log_entry("a/x", 1.5, 1.6)]
+    log = [
+        log_entry("a/x", 0.0, 0.1, 503),
+        log_entry("b/y", 0.05, 0.2, 503),
+        log_entry("a/x", 0.4, 0.5, 503),
+        log_entry("b/y", 1.2, 1.3),
+        log_entry("a/x", 1.5, 1.6),
+    ]
     gaps = retry_gaps(requests_frame(log))
     assert list(gaps.columns) == ["repo", "retry", "gap"]
     rows = {(r.repo, r.retry): r.gap for r in gaps.itertuples()}
@@ -90,8 +101,9 @@ def test_retry_gaps_of_single_attempts_are_empty():
 
 def test_time_interleaved_runs_each_once_per_round_in_order():
     calls = []
-    timings = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                               rounds=3)
+    timings = time_interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3
+    )
     assert calls == ["a", "b"] * 3
     assert list(timings.columns) == ["a", "b"]
     assert list(timings.index) == [1, 2, 3]
@@ -113,14 +125,17 @@ def test_timelines_draw_one_panel_and_one_bar_per_request():
 
 
 def test_retry_gap_chart_shows_configured_and_measured_bars():
-    gaps = pd.DataFrame({"label": ["fixed", "fixed"], "retry": [1, 2],
-                         "expected": [0.2, 0.2], "gap": [0.21, 0.22]})
+    gaps = pd.DataFrame(
+        {"label": ["fixed", "fixed"], "retry": [1, 2], "expected": [0.2, 0.2], "gap": [0.21, 0.22]}
+    )
     (ax,) = plot_retry_gaps(gaps).get_axes()
     heights = sorted(round(p.get_height(), 2) for p in ax.patches)
     assert heights == [0.2, 0.2, 0.21, 0.22]
     assert "fixed" in [text.get_text() for text in ax.texts]  # the variant's name
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["configured delay",
-                                                                    "measured gap"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "configured delay",
+        "measured gap",
+    ]
 
 
 def test_task_run_states_show_each_attempt_as_the_api_recorded_it():

@@ -19,8 +19,11 @@ MAX_ASSERTS = 15
 
 
 def cells(path: Path, kind: str) -> list[str]:
-    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]
-            if c["cell_type"] == kind]
+    return [
+        "".join(c["source"])
+        for c in json.loads(path.read_text())["cells"]
+        if c["cell_type"] == kind
+    ]
 
 
 def test_all_lessons_are_present():
@@ -48,8 +51,11 @@ def test_the_lessons_hold_few_asserts_and_no_private_prefect_apis():
     code = {path.name: "\n".join(cells(path, "code")) for path in NOTEBOOKS}
     asserts = sum(len(re.findall(r"^\s*assert\b", text, re.M)) for text in code.values())
     assert asserts <= MAX_ASSERTS
-    assert {name: PRIVATE_PREFECT.findall(text) for name, text in code.items()
-            if PRIVATE_PREFECT.search(text)} == {}
+    assert {
+        name: PRIVATE_PREFECT.findall(text)
+        for name, text in code.items()
+        if PRIVATE_PREFECT.search(text)
+    } == {}
 
 
 @pytest.mark.parametrize("lesson", sorted(PREVIOUS_STEP))
@@ -57,8 +63,11 @@ def test_each_lesson_starts_from_the_previous_step(lesson):
     (path,) = [p for p in LESSONS if p.name.startswith(lesson)]
     code = "\n".join(cells(path, "code"))
     step = PREVIOUS_STEP[lesson]
-    assert re.search(rf"from github_stars\.steps(\.{step})? import .*\b{step}\b|"
-                     rf"from github_stars\.steps\.{step} import", code), path.name
+    assert re.search(
+        rf"from github_stars\.steps(\.{step})? import .*\b{step}\b|"
+        rf"from github_stars\.steps\.{step} import",
+        code,
+    ), path.name
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)

@@ -60,8 +60,13 @@ def test_one_failure_loses_nothing_and_bad_names_make_no_requests(sim):
     results = show_stars(repos)
     assert [r.repo for r in results] == ["foo", "pallets/flask", "nobody/nothing", "a/b/c", ""]
     assert results[1].stars == STARS["pallets/flask"]
-    assert [r.error_kind for r in results] == ["invalid name", None, "not found",
-                                               "invalid name", "invalid name"]
+    assert [r.error_kind for r in results] == [
+        "invalid name",
+        None,
+        "not found",
+        "invalid name",
+        "invalid name",
+    ]
     assert sorted(sim.stats()["by_repo"]) == ["nobody/nothing", "pallets/flask"]
 
 

@@ -14,8 +14,9 @@ from github_stars.rate_limiting import SLOT_UNITS, ensure_rate_limit, in_slot_un
 
 
 def test_slot_units_scale_limit_and_decay_alike():
-    assert in_slot_units(RateBudget(60, 60 / 3600)) == RateBudget(60 * SLOT_UNITS,
-                                                                   60 / 3600 * SLOT_UNITS)
+    assert in_slot_units(RateBudget(60, 60 / 3600)) == RateBudget(
+        60 * SLOT_UNITS, 60 / 3600 * SLOT_UNITS
+    )
     assert in_slot_units(RateBudget(4, 4.0), units=1) == RateBudget(4, 4.0)
     with pytest.raises(ValueError, match="positive whole number"):
         in_slot_units(RateBudget(4, 4.0), units=0)

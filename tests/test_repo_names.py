@@ -4,8 +4,9 @@ from github_stars.errors import InvalidRepoName
 from github_stars.repo_names import parse_repo_names, validate_repo_name
 
 
-@pytest.mark.parametrize("name", ["PrefectHQ/prefect", "a/b", "psf/requests", "x-1/y.z_w",
-                                  "  pydantic/pydantic  "])
+@pytest.mark.parametrize(
+    "name", ["PrefectHQ/prefect", "a/b", "psf/requests", "x-1/y.z_w", "  pydantic/pydantic  "]
+)
 def test_valid_names_pass_stripped(name):
     assert validate_repo_name(name) == name.strip()
 

@@ -23,8 +23,12 @@ from github_stars.report import (
 
 
 def repo(name: str, stars: int, forks: int, language: str | None) -> RepoResult:
-    stats = {"forks_count": forks, "subscribers_count": stars // 10, "language": language,
-             "created_at": "2018-05-01T00:00:00Z"}
+    stats = {
+        "forks_count": forks,
+        "subscribers_count": stars // 10,
+        "language": language,
+        "created_at": "2018-05-01T00:00:00Z",
+    }
     return RepoResult(repo=name, stars=stars, stats=stats, cached=stars % 2 == 0)
 
 
@@ -61,8 +65,12 @@ def test_scatter_has_one_labelled_point_per_success_on_log_axes():
     (ax,) = plot_stars_vs_forks(RESULTS).get_axes()
     points = ax.collections[0].get_offsets()
     assert sorted(map(tuple, points.tolist())) == [(40, 2), (80, 9), (1200, 300), (5000, 700)]
-    assert sorted(t.get_text() for t in ax.texts) == ["a/python-one", "b/python-two",
-                                                      "c/rusty", "d/docs"]
+    assert sorted(t.get_text() for t in ax.texts) == [
+        "a/python-one",
+        "b/python-two",
+        "c/rusty",
+        "d/docs",
+    ]
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
 
 
@@ -73,8 +81,10 @@ def test_scatter_stays_linear_when_a_count_is_zero():
 
 def test_language_counts_count_successes_and_name_missing_languages():
     (ax,) = plot_language_counts(RESULTS).get_axes()
-    bars = {label.get_text(): patch.get_height()
-            for label, patch in zip(ax.get_xticklabels(), ax.patches, strict=True)}
+    bars = {
+        label.get_text(): patch.get_height()
+        for label, patch in zip(ax.get_xticklabels(), ax.patches, strict=True)
+    }
     assert bars == {"Python": 2, "Rust": 1, "(none)": 1}
 
 

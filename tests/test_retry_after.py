@@ -26,8 +26,10 @@ def test_a_refusal_is_waited_out_before_the_next_attempt(fetch, sim):
     assert fetch("encode/httpx", max_wait=5)["full_name"] == "encode/httpx"
     log = sim.requests()
     assert [e["status"] for e in log] == [429, 429, 200]
-    assert all(later["t_start"] >= earlier["t_end"] + 1 - 0.05
-               for earlier, later in zip(log, log[1:], strict=False))
+    assert all(
+        later["t_start"] >= earlier["t_end"] + 1 - 0.05
+        for earlier, later in zip(log, log[1:], strict=False)
+    )
 
 
 def test_a_wait_over_the_maximum_is_refused_without_sleeping(fetch, sim):
@@ -41,8 +43,9 @@ def test_a_wait_over_the_maximum_is_refused_without_sleeping(fetch, sim):
 def test_a_refusal_pauses_every_other_task(fetch, sim):
     """One thread's 429 keeps another thread's request back until Retry-After has passed."""
     sim.configure(faults={"encode/httpx": [429]}, retry_after=1)
-    refused_first = threading.Thread(target=lambda: pytest.raises(RateLimited, fetch,
-                                                                  "encode/httpx"))
+    refused_first = threading.Thread(
+        target=lambda: pytest.raises(RateLimited, fetch, "encode/httpx")
+    )
     refused_first.start()
     deadline = time.monotonic() + 10
     while not GITHUB_PAUSE.remaining(pause_key()) and time.monotonic() < deadline:

@@ -81,13 +81,24 @@ def timed_run(sim, names: list[str], label: str) -> tuple[list[RepoResult], list
 def test_chaos_soak_loses_nothing(sim):
     names = snapshot_repo_names()[-REPOS:]  # the tail: no other test touches these
     truth = snapshot_stars()
-    sim.configure(failure_rate=FAILURE_RATE, seed=SEED, retry_after=RETRY_AFTER,
-                  faults=rate_limit_script(names))
+    sim.configure(
+        failure_rate=FAILURE_RATE,
+        seed=SEED,
+        retry_after=RETRY_AFTER,
+        faults=rate_limit_script(names),
+    )
 
-    figures: dict = {"settings": {
-        "repositories": len(names), "failure_rate": FAILURE_RATE, "seed": SEED,
-        "rate_limited_repositories": len(rate_limit_script(names)), "retry_after": RETRY_AFTER,
-        "retry_delay": config.retry_base_delay(), "workers": WORKERS or "default"}}
+    figures: dict = {
+        "settings": {
+            "repositories": len(names),
+            "failure_rate": FAILURE_RATE,
+            "seed": SEED,
+            "rate_limited_repositories": len(rate_limit_script(names)),
+            "retry_after": RETRY_AFTER,
+            "retry_delay": config.retry_base_delay(),
+            "workers": WORKERS or "default",
+        }
+    }
     first, first_log, first_seconds = timed_run(sim, names, "first")
     figures["first_run"] = run_figures(first, first_log, first_seconds)
     report(figures)  # written before any assertion, so a failing run still leaves its figures

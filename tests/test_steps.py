@@ -20,8 +20,10 @@ FEATURES = {
     "retries": ({"@task"}, {"@task(retries=3)"}),
     "concurrent": (
         {"stars = {}", "repo_stats = fetch_stats(repo)", "stars[repo] = get_stars(repo_stats)"},
-        {"stats_futures = fetch_stats.map(github_repos)",
-         "stars = dict(zip(github_repos, get_stars.map(stats_futures).result(), strict=True))"},
+        {
+            "stats_futures = fetch_stats.map(github_repos)",
+            "stars = dict(zip(github_repos, get_stars.map(stats_futures).result(), strict=True))",
+        },
     ),
     "rate_limited": (
         set(),
@@ -29,8 +31,11 @@ FEATURES = {
     ),
     "cached": (
         {"@task(retries=3)"},
-        {"from datetime import timedelta", "from prefect.cache_policies import INPUTS",
-         "@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(days=1))"},
+        {
+            "from datetime import timedelta",
+            "from prefect.cache_policies import INPUTS",
+            "@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(days=1))",
+        },
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Lesson 04, try it yourself: a cache entry that expires after 2 seconds."""
+"""Lesson 04, try it yourself: a cache entry that expires after 5 seconds."""
 
 import time
 from datetime import timedelta
@@ -17,7 +17,7 @@ from github_stars.rate_limiting import ensure_rate_limit
 from github_stars.simulator import start_simulator
 
 
-@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(seconds=2))
+@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(seconds=5))
 def fetch_stats(github_repo: str) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
     rate_limit("github-api")
@@ -46,7 +46,7 @@ if __name__ == "__main__":
     sim = start_simulator()
     sim.configure(latency=0.1)
     runs = [measure_run(sim, show_stars, DEFAULT_REPOS) for _ in range(2)]  # at once
-    time.sleep(3)  # longer than the 2 s expiration
+    time.sleep(6)  # longer than the 5 s expiration
     runs.append(measure_run(sim, show_stars, DEFAULT_REPOS))
     seen = [describe_statuses(run.requests) for run in runs]
     check(f"fetched, cached, expired and fetched again: {'; '.join(seen)}",

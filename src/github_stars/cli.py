@@ -81,10 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="print only the results: no notice, progress or summary",
     )
     dask = parser.add_mutually_exclusive_group()
-    dask.add_argument("--dask-workers", type=int, metavar="N",
-                      help="run the tasks on a local Dask cluster of N worker processes")
-    dask.add_argument("--dask-address", metavar="ADDRESS",
-                      help="run the tasks on the Dask scheduler at ADDRESS (tcp://HOST:PORT)")
+    dask.add_argument(
+        "--dask-workers",
+        type=int,
+        metavar="N",
+        help="run the tasks on a local Dask cluster of N worker processes",
+    )
+    dask.add_argument(
+        "--dask-address",
+        metavar="ADDRESS",
+        help="run the tasks on the Dask scheduler at ADDRESS (tcp://HOST:PORT)",
+    )
     return parser
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from prefect import flow
 from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from github_stars import config
 from github_stars.errors import GitHubStarsError
@@ -97,7 +98,15 @@ def _outcome(repo: str, stats_future: PrefectFuture, stars_future: PrefectFuture
     )
 
 
-@flow(log_prints=True)
+# Threads for the flow's task runs. Prefect's default pool is unbounded: a run of N
+# repositories starts 2N threads at once, each creating its task run and asking the Prefect
+# server for its upstream's state and a rate-limit slot, so the first request waits for all
+# of that. A bounded pool runs them as a steady stream; the budget, not the threads, sets
+# the pace (benchmarks/README.md, "Profile").
+TASK_THREADS = 16
+
+
+@flow(log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))
 def show_stars(
     github_repos: list[str] = config.DEFAULT_REPOS, max_wait: float | None = None
 ) -> list[RepoResult]:

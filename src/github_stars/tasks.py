@@ -15,7 +15,6 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import INPUTS, CachePolicy
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
-from prefect.concurrency.sync import rate_limit
 from prefect.context import TaskRunContext
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
@@ -24,7 +23,7 @@ from prefect.utilities.hashing import hash_objects
 from github_stars import config
 from github_stars.client import fetch_repo
 from github_stars.errors import RateLimited, TransientError
-from github_stars.rate_limiting import SLOT_UNITS
+from github_stars.rate_limiting import take_request_slot
 from github_stars.retry_after import GITHUB_PAUSE
 
 
@@ -76,7 +75,7 @@ CACHE_POLICY = (INPUTS - "max_wait") + ApiEndpoint()
 def fetch_stats(github_repo: str, max_wait: float | None = None) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo (waiting at most `max_wait` s if told)."""
     GITHUB_PAUSE.wait_out(github_repo, max_wait)  # a Retry-After any task was given holds here
-    rate_limit(config.rate_limit_name(), occupy=SLOT_UNITS)  # take the rate-limit slot
+    take_request_slot(config.rate_limit_name())  # the slots, one round trip for many tasks
     GITHUB_PAUSE.wait_out(github_repo, max_wait)  # ... and one given while we waited for it
     try:
         return fetch_repo(github_repo)  # make the request

@@ -13,8 +13,13 @@ STATUS_COLORS = {2: "#2f9e44", 3: "#868e96", 4: "#e8590c", 5: "#c92a2a"}
 def _draw_requests(ax: plt.Axes, frame: pd.DataFrame, height: float) -> None:
     """One bar per request from start to end (seconds), coloured by HTTP status class."""
     colors = [STATUS_COLORS.get(int(s) // 100, "#000") for s in frame["status"]]
-    ax.barh(np.arange(len(frame)), frame["end"] - frame["start"], left=frame["start"],
-            color=colors, height=height)
+    ax.barh(
+        np.arange(len(frame)),
+        frame["end"] - frame["start"],
+        left=frame["start"],
+        color=colors,
+        height=height,
+    )
 
 
 def plot_request_timeline(frame: pd.DataFrame, title: str = "When each request ran") -> Figure:
@@ -50,13 +55,23 @@ def plot_requests_over_time(
         rejected = frame[frame["rejected"]]
         if len(rejected):
             order = frame["start"].rank(method="first").loc[rejected.index]
-            ax.scatter(rejected["start"], order, marker="x", color="#c92a2a", zorder=3,
-                       label=f"{label}: rejected ({len(rejected)})")
+            ax.scatter(
+                rejected["start"],
+                order,
+                marker="x",
+                color="#c92a2a",
+                zorder=3,
+                label=f"{label}: rejected ({len(rejected)})",
+            )
         horizon = max(horizon, starts[-1] if len(starts) else 0.0)
     if allowed_per_second:
         t = np.linspace(0, horizon or 1.0, 100)
-        ax.plot(t, burst + allowed_per_second * t, "k--",
-                label=f"allowed: {burst} + {allowed_per_second:g}/s")
+        ax.plot(
+            t,
+            burst + allowed_per_second * t,
+            "k--",
+            label=f"allowed: {burst} + {allowed_per_second:g}/s",
+        )
     ax.set_xlabel("seconds since the first request")
     ax.set_ylabel("requests sent (cumulative)")
     ax.set_title(title)
@@ -84,9 +99,14 @@ def plot_request_timelines(
     Requests are labelled by repository when a panel has at most 12 of them.
     """
     heights = [max(len(frame), 3) for frame in frames.values()]
-    fig, axes = plt.subplots(len(frames), 1, sharex=True, squeeze=False,
-                             figsize=(9, 0.1 * sum(heights) + 1.0 * len(frames) + 0.8),
-                             gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(frames),
+        1,
+        sharex=True,
+        squeeze=False,
+        figsize=(9, 0.1 * sum(heights) + 1.0 * len(frames) + 0.8),
+        gridspec_kw={"height_ratios": heights},
+    )
     for ax, (label, frame) in zip(axes[:, 0], frames.items(), strict=True):
         _draw_requests(ax, frame, height=0.8)
         if len(frame) <= 12:
@@ -117,8 +137,15 @@ def plot_retry_gaps(gaps: pd.DataFrame, title: str = "Wait before each retry") -
     ax.set_xticks(x)
     ax.set_xticklabels([f"retry {retry}" for retry in gaps["retry"]], fontsize=7)
     for number, label in enumerate(labels):
-        ax.text(x[group == number].mean(), -0.14, label, ha="center", va="top", fontsize=9,
-                transform=ax.get_xaxis_transform())
+        ax.text(
+            x[group == number].mean(),
+            -0.14,
+            label,
+            ha="center",
+            va="top",
+            fontsize=9,
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_ylabel("seconds")
     ax.set_title(title)
     ax.legend(fontsize=8)

@@ -47,8 +47,9 @@ def check_requests(sim: Simulator, expected: Mapping[int, int]) -> pd.DataFrame:
     """
     requests = requests_frame(sim.requests())
     seen = requests["status"].value_counts().to_dict() if len(requests) else {}
-    check(describe_statuses(requests), seen == dict(expected),
-          f"{seen} instead of {dict(expected)}")
+    check(
+        describe_statuses(requests), seen == dict(expected), f"{seen} instead of {dict(expected)}"
+    )
     return requests
 
 
@@ -56,8 +57,11 @@ def check_stars(stars: Mapping[str, int]) -> None:
     """Check every star count against the snapshot the simulator serves."""
     truth = snapshot_stars()
     wrong = {repo: count for repo, count in stars.items() if truth.get(repo.lower()) != count}
-    check(f"{len(stars)} star counts match the snapshot of {SNAPSHOT_DATE}", not wrong,
-          f"differ: {wrong}")
+    check(
+        f"{len(stars)} star counts match the snapshot of {SNAPSHOT_DATE}",
+        not wrong,
+        f"differ: {wrong}",
+    )
 
 
 @dataclass
@@ -68,8 +72,9 @@ class RunRecord:
     statuses: str
 
 
-def _record_runs(flow: Callable[..., Any], sim: Simulator, repos: list[str],
-                 runs: int) -> list[RunRecord]:
+def _record_runs(
+    flow: Callable[..., Any], sim: Simulator, repos: list[str], runs: int
+) -> list[RunRecord]:
     records = []
     with fresh_results():  # nothing cached by an earlier run, yours or the step's
         for _ in range(runs):
@@ -79,8 +84,9 @@ def _record_runs(flow: Callable[..., Any], sim: Simulator, repos: list[str],
     return records
 
 
-def check_same_as_step(mine: Callable[..., Any], step: Any, sim: Simulator, repos: list[str],
-                       runs: int = 1) -> None:
+def check_same_as_step(
+    mine: Callable[..., Any], step: Any, sim: Simulator, repos: list[str], runs: int = 1
+) -> None:
     """Run your flow and `step.show_stars` alike, `runs` times each; check they behave the same.
 
     Same stars and the same requests (counted per status) in every run, each flow starting with
@@ -89,8 +95,11 @@ def check_same_as_step(mine: Callable[..., Any], step: Any, sim: Simulator, repo
     ours, theirs = (_record_runs(flow, sim, repos, runs) for flow in (mine, step.show_stars))
     name = step.__name__
     summary = "; ".join(f"run {i}: {record.statuses}" for i, record in enumerate(ours, 1))
-    check(f"your show_stars behaves like {name}.show_stars ({summary})", ours == theirs,
-          f"yours {ours}, {name}'s {theirs}")
+    check(
+        f"your show_stars behaves like {name}.show_stars ({summary})",
+        ours == theirs,
+        f"yours {ours}, {name}'s {theirs}",
+    )
 
 
 @contextlib.contextmanager
@@ -112,8 +121,10 @@ def check_one_at_a_time(requests: pd.DataFrame, latency: float | None = None) ->
     """
     most = max_concurrent(requests) if len(requests) else 0
     span = float(requests["end"].max() - requests["start"].min()) if len(requests) else 0.0
-    claim = (f"{len(requests)} requests, one at a time: "
-             f"the last ended {span:.2f} s after the first began")
+    claim = (
+        f"{len(requests)} requests, one at a time: "
+        f"the last ended {span:.2f} s after the first began"
+    )
     holds = len(requests) > 0 and most == 1
     if latency is not None:
         claim += f" (at least {len(requests)} x {latency:g} s)"
@@ -128,14 +139,17 @@ def check_faster(before: MeasuredRun, after: MeasuredRun, at_least: float = 2.0)
     """
     speedup = before.seconds / after.seconds if after.seconds > 0 else float("inf")
     most = max_concurrent(after.requests) if len(after.requests) else 0
-    claim = (f"{len(after.requests)} requests, up to {most} at once; {before.seconds:.1f} s → "
-             f"{after.seconds:.1f} s ({speedup:.1f}x faster, at least {at_least:g}x)")
+    claim = (
+        f"{len(after.requests)} requests, up to {most} at once; {before.seconds:.1f} s → "
+        f"{after.seconds:.1f} s ({speedup:.1f}x faster, at least {at_least:g}x)"
+    )
     holds = len(after.requests) == len(before.requests) and most > 1 and speedup >= at_least
     check(claim, holds, f"{len(before.requests)} requests before, {len(after.requests)} after")
 
 
-def check_retry_gaps(requests: pd.DataFrame, delays: list[float],
-                     label: str = "measured") -> pd.DataFrame:
+def check_retry_gaps(
+    requests: pd.DataFrame, delays: list[float], label: str = "measured"
+) -> pd.DataFrame:
     """Check each retry waited at least its configured delay; return the gaps.
 
     `delays[i]` is the delay before retry `i + 1` (the last one repeats, as in Prefect). The
@@ -144,14 +158,18 @@ def check_retry_gaps(requests: pd.DataFrame, delays: list[float],
     `label`, ready for `charts.plot_retry_gaps`.
     """
     gaps = retry_gaps(requests)
-    gaps = gaps.assign(expected=[delays[min(retry, len(delays)) - 1] for retry in gaps["retry"]],
-                       label=label)
+    gaps = gaps.assign(
+        expected=[delays[min(retry, len(delays)) - 1] for retry in gaps["retry"]], label=label
+    )
     short = gaps[gaps["gap"] < gaps["expected"] - 0.001]  # 1 ms for clock resolution
     measured = ", ".join(f"{gap:.2f}" for gap in gaps["gap"])
     configured = ", ".join(f"{delay:g}" for delay in gaps["expected"])
-    check(f"{len(gaps)} retries, each after at least its delay: waited {measured} s "
-          f"(configured {configured} s)", len(gaps) > 0 and short.empty,
-          f"too short: {short.to_dict('records')}")
+    check(
+        f"{len(gaps)} retries, each after at least its delay: waited {measured} s "
+        f"(configured {configured} s)",
+        len(gaps) > 0 and short.empty,
+        f"too short: {short.to_dict('records')}",
+    )
     return gaps
 
 
@@ -170,16 +188,23 @@ def check_limit(name: str, limit: int, slot_decay_per_second: float) -> None:
         except ObjectNotFound:
             found = None
         api_url = client.api_url
-    seen = (f"limit {found.limit}, slot decay {found.slot_decay_per_second:g}/s" if found
-            else "no such limit")
-    check(f"{name} on {api_url}: limit {limit}, slot decay {slot_decay_per_second:g}/s",
-          found is not None and found.limit == limit
-          and abs((found.slot_decay_per_second or 0.0) - slot_decay_per_second) < 1e-9,
-          seen)
+    seen = (
+        f"limit {found.limit}, slot decay {found.slot_decay_per_second:g}/s"
+        if found
+        else "no such limit"
+    )
+    check(
+        f"{name} on {api_url}: limit {limit}, slot decay {slot_decay_per_second:g}/s",
+        found is not None
+        and found.limit == limit
+        and abs((found.slot_decay_per_second or 0.0) - slot_decay_per_second) < 1e-9,
+        seen,
+    )
 
 
-def check_task_runs(flow_run_id: Any, task: str, state: str, count: int,
-                    task_runs: int) -> pd.DataFrame:
+def check_task_runs(
+    flow_run_id: Any, task: str, state: str, count: int, task_runs: int
+) -> pd.DataFrame:
     """Check that Prefect's API recorded `count` runs of `task` in the flow run, all `state`.
 
     `task_runs` is how many task runs the flow run has in all (every task), so the check
@@ -191,6 +216,9 @@ def check_task_runs(flow_run_id: Any, task: str, state: str, count: int,
     runs = task_run_states(flow_run_id, expected=task_runs)
     mine = runs[runs["task_run"].str.startswith(f"{task}-")]
     states = mine["state"].value_counts().to_dict()
-    check(f"{count} {task} task run{'s' * (count != 1)} {state}", states == {state: count},
-          f"{task} task runs: {states or 'none'}")
+    check(
+        f"{count} {task} task run{'s' * (count != 1)} {state}",
+        states == {state: count},
+        f"{task} task runs: {states or 'none'}",
+    )
     return runs

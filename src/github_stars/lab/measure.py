@@ -53,11 +53,14 @@ def time_interleaved(runs: Mapping[str, Callable[[], Any]], rounds: int = 3) -> 
 
 def requests_frame(log: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """The simulator's request log as a DataFrame, times in seconds from the first request."""
-    frame = pd.DataFrame(list(log), columns=["t_start", "t_end", "method", "path", "repo",
-                                             "status", "kind", "authenticated"])
+    frame = pd.DataFrame(
+        list(log),
+        columns=["t_start", "t_end", "method", "path", "repo", "status", "kind", "authenticated"],
+    )
     if frame.empty:
-        return frame.assign(start=pd.Series(dtype=float), end=pd.Series(dtype=float),
-                            rejected=pd.Series(dtype=bool))
+        return frame.assign(
+            start=pd.Series(dtype=float), end=pd.Series(dtype=float), rejected=pd.Series(dtype=bool)
+        )
     origin = frame["t_start"].min()
     return frame.assign(
         start=frame["t_start"] - origin,
@@ -135,16 +138,28 @@ def task_run_states(flow_run_id: UUID, expected: int, timeout: float = 30.0) -> 
     with get_client(sync_client=True) as client:
         while True:
             runs = client.read_task_runs(flow_run_filter=run_filter)
-            histories = {run.id: sorted(client.read_task_run_states(run.id),
-                                        key=lambda s: s.timestamp) for run in runs}
+            histories = {
+                run.id: sorted(client.read_task_run_states(run.id), key=lambda s: s.timestamp)
+                for run in runs
+            }
             # In the order the task runs began (their first state's client-side timestamp;
             # the server may record them in batches, so `created` can tie or reorder).
-            runs = sorted(runs, key=lambda run: histories[run.id][0].timestamp
-                          if histories[run.id] else run.created)
-            rows = [{"task_run": run.name, "state": run.state.name if run.state else None,
-                     "run_count": run.run_count,
-                     "history": [s.name for s in histories[run.id]]}
-                    for run in runs if run.state and run.state.is_final()]
+            runs = sorted(
+                runs,
+                key=lambda run: (
+                    histories[run.id][0].timestamp if histories[run.id] else run.created
+                ),
+            )
+            rows = [
+                {
+                    "task_run": run.name,
+                    "state": run.state.name if run.state else None,
+                    "run_count": run.run_count,
+                    "history": [s.name for s in histories[run.id]],
+                }
+                for run in runs
+                if run.state and run.state.is_final()
+            ]
             settled = all(row["history"] and row["history"][-1] == row["state"] for row in rows)
             if (len(rows) >= expected and settled) or time.monotonic() > deadline:
                 break

@@ -19,24 +19,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Local GitHub REST API simulator (snapshot data)")
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--settings", type=json.loads, default={},
-                        help='knobs as JSON, e.g. \'{"failure_rate": 0.2, "seed": 1}\'')
+    parser.add_argument(
+        "--settings",
+        type=json.loads,
+        default={},
+        help='knobs as JSON, e.g. \'{"failure_rate": 0.2, "seed": 1}\'',
+    )
     for f in fields(SimulatorSettings):
         if f.type in _SCALARS:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=_SCALARS[f.type],
-                                dest=f.name, default=None)
+            parser.add_argument(
+                f"--{f.name.replace('_', '-')}", type=_SCALARS[f.type], dest=f.name, default=None
+            )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     knobs = dict(args.settings)
-    knobs |= {f.name: getattr(args, f.name) for f in fields(SimulatorSettings)
-              if getattr(args, f.name, None) is not None}
+    knobs |= {
+        f.name: getattr(args, f.name)
+        for f in fields(SimulatorSettings)
+        if getattr(args, f.name, None) is not None
+    }
     settings = SimulatorSettings.from_dict(knobs)
     print(f"GitHub API simulator on http://{args.host}:{args.port} (snapshot data)", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, http="h11",
-                log_level="warning")
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, http="h11", log_level="warning"
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,10 +39,13 @@ class SimulatorError(RuntimeError):
 class Simulator:
     """A handle on a running simulator: its URL, its knobs and what it has seen."""
 
-    def __init__(self, port: int, process: subprocess.Popen | None = None) -> None:
+    def __init__(
+        self, port: int, process: subprocess.Popen | None = None, log_path: str | None = None
+    ) -> None:
         self.port = port
         self.url = f"http://{HOST}:{port}"
         self.process = process  # None when we reuse a server someone else started
+        self.log_path = log_path  # the started server's output; removed after a clean stop
         self._http = httpx.Client(base_url=self.url, timeout=10.0)
 
     def __repr__(self) -> str:
@@ -87,7 +92,11 @@ class Simulator:
         os.environ["GITHUB_API_URL"] = self.url
 
     def stop(self) -> None:
-        """Stop the server if this handle started it; a reused server keeps running."""
+        """Stop the server if this handle started it; a reused server keeps running.
+
+        Its log file is removed once it has stopped cleanly (kept if it had to be killed
+        or had failed, for the post-mortem).
+        """
         self._http.close()
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -96,6 +105,10 @@ class Simulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        clean_exit = (0, -signal.SIGTERM)
+        if self.log_path and self.process and self.process.returncode in clean_exit:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.log_path)
 
     def _send(self, method: str, path: str, body: Any = None) -> Any:
         try:
@@ -136,7 +149,7 @@ def start_simulator(
     """
     port = default_port() if port is None else port
     if port in _started and _started[port].process.poll() is None:
-        sim = Simulator(port, _started[port].process)
+        sim = Simulator(port, _started[port].process, _started[port].log_path)
     elif simulator_running(port):
         sim = Simulator(port)
     elif _port_taken(port):
@@ -145,7 +158,9 @@ def start_simulator(
         log_fd, log_path = tempfile.mkstemp(prefix="github-stars-simulator-", suffix=".log")
         process = subprocess.Popen(
             [sys.executable, "-m", "github_stars.simulator", "--port", str(port)],
-            stdout=log_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         os.close(log_fd)
         deadline = time.monotonic() + START_TIMEOUT
@@ -154,7 +169,7 @@ def start_simulator(
                 process.kill()
                 raise SimulatorError(f"simulator did not start on port {port}; see {log_path}")
             time.sleep(0.1)
-        sim = Simulator(port, process)
+        sim = Simulator(port, process, log_path)
         _started[port] = sim
         atexit.register(sim.stop)
     if settings:
