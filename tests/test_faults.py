@@ -153,17 +153,17 @@ def test_connection_refused_is_retried_then_reported(monkeypatch):
 def test_a_rate_limit_slot_the_prefect_server_refuses_is_retried(sim, monkeypatch):
     from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 
-    from github_stars import tasks
+    from github_stars import rate_limiting
 
     refusals = ["Unable to acquire concurrency slots on ['github-api']: 503 Service Unavailable"]
-    real_rate_limit = tasks.rate_limit
+    real_rate_limit = rate_limiting.rate_limit
 
     def busy_server_once(*args, **kwargs) -> None:
         if refusals:  # what a busy SQLite-backed server answers under load
             raise ConcurrencySlotAcquisitionError(refusals.pop())
         real_rate_limit(*args, **kwargs)
 
-    monkeypatch.setattr(tasks, "rate_limit", busy_server_once)
+    monkeypatch.setattr(rate_limiting, "rate_limit", busy_server_once)
     (result,) = show_stars(["asottile/pyupgrade"])
     assert result.stars == STARS["asottile/pyupgrade"]
     assert refusals == [] and sim.request_count() == 1
