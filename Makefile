@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
-# pytest-xdist workers: the tests mostly wait on servers, so more workers than cores pay off;
-# tests that set the seed's `github-api` limit run one after another (conftest.py).
+# pytest-xdist workers, each with a Prefect server and a simulator of its own (conftest.py):
+# the tests mostly wait on servers, so more workers than cores pay off.
 TEST_WORKERS ?= 3
 
 # Prefect's process settings (analytics off, start-up timeout, SQLite server settings) live in
@@ -36,7 +36,7 @@ lint: install ## ruff on code and notebooks; notebooks must have no outputs
 
 test: install lint ## every test: unit, simulator, pipeline, CLI and the notebooks (nbmake)
 	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT) \
-		-n $(TEST_WORKERS) --dist loadgroup
+		-n $(TEST_WORKERS)
 
 format: install
 	$(BIN)/ruff format src tests benchmarks conftest.py

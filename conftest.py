@@ -1,19 +1,18 @@
-"""Test session set-up: a temporary PREFECT_HOME, one Prefect test server, a simulator port.
+"""Test session set-up: a temporary PREFECT_HOME, a Prefect test server, a simulator port.
 
-Everything is set in the environment so notebooks run by nbmake (separate kernels), CLI
-subprocesses and pytest-xdist's workers share the same temporary Prefect server and never
-touch `~/.prefect`. Each xdist worker runs a simulator of its own (request logs are per test).
-Tests that set the seed's `github-api` limit run in one xdist group, one after another.
+Everything is set in the environment so notebooks run by nbmake (separate kernels) and CLI
+subprocesses use the same temporary Prefect server and never touch `~/.prefect`. With
+pytest-xdist each worker process starts a Prefect server and a simulator of its own, so the
+global concurrency limits a lesson sets (the seed's `github-api`) and the request logs a test
+reads are never another worker's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -23,53 +22,31 @@ _stack = contextlib.ExitStack()
 def pytest_configure(config: pytest.Config) -> None:
     from github_stars.simulator import free_port
 
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller set up the rest
-        os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
-        return
-    home = tempfile.mkdtemp(prefix="github-stars-prefect-home-")
-    _stack.callback(shutil.rmtree, home, ignore_errors=True)  # last: after the server stops
-    os.environ["PREFECT_HOME"] = home
-    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
-    os.environ.pop("GITHUB_TOKEN", None)
-    os.environ.pop("GITHUB_API_URL", None)
-    from github_stars.prefect_settings import apply_prefect_settings
+    worker = hasattr(config, "workerinput")
+    if not worker:  # the main process: what every process shares (workers inherit it)
+        home = tempfile.mkdtemp(prefix="github-stars-prefect-home-")
+        _stack.callback(shutil.rmtree, home, ignore_errors=True)  # last: after servers stop
+        os.environ["PREFECT_HOME"] = home
+        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+        os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
+        os.environ.pop("GITHUB_TOKEN", None)
+        os.environ.pop("GITHUB_API_URL", None)
+        from github_stars.prefect_settings import apply_prefect_settings
 
-    apply_prefect_settings()  # analytics off, SQLite server settings for the test server
-
+        apply_prefect_settings()  # analytics off, SQLite server settings for the test server
+        if os.environ.get("PREFECT_API_URL"):
+            os.environ["GITHUB_STARS_TEST_SHARED_SERVER"] = "1"  # given from outside: keep it
     os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
-    if os.environ.get("PREFECT_API_URL"):
-        return  # a server given from outside (e.g. the Binder start script)
+    runs_tests_here = worker or not config.getoption("numprocesses", None)
+    if os.environ.get("GITHUB_STARS_TEST_SHARED_SERVER") or not runs_tests_here:
+        return
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing.utilities import prefect_test_harness
 
     _stack.enter_context(prefect_test_harness(server_startup_timeout=120))
     os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    # Where the test server keeps its database, for tests that search it (xdist workers too).
+    # Where this process's test server keeps its database, for tests that search it.
     os.environ["GITHUB_STARS_TEST_DATABASE_URL"] = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-
-
-# Code that sets or takes the seed tutorial's `github-api` limit, to a budget of its own.
-SEED_LIMIT = re.compile(r'github-api\\?"|gcl ')
-
-
-def sets_the_seed_limit(item: pytest.Item) -> bool:
-    """Whether the test runs code that sets the seed's `github-api` limit (see `SEED_LIMIT`)."""
-    path = getattr(item, "callspec", None) and item.callspec.params.get("path")
-    path = Path(path) if path else Path(item.path)
-    if path.name in {"test_steps.py", "test_notebooks_rerun.py"}:
-        return True
-    return (
-        path.suffix in {".ipynb", ".py"}
-        and path.parent.name in {"notebooks", "solutions"}
-        and bool(SEED_LIMIT.search(path.read_text()))
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if sets_the_seed_limit(item):
-            item.add_marker(pytest.mark.xdist_group("seed-limit"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
