@@ -19,22 +19,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS  # one set of browser settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = ROOT / "notebooks"
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 LESSON = "01_retries"
 
 # `make install` / `make test` install it (requirements-book.txt); a bare
