@@ -6,5 +6,5 @@
 - `results`: a fresh result store, so a lesson starts with nothing cached.
 - `prefect_ui`: the "Prefect UI" entry of JupyterLab (jupyter-server-proxy).
 - `prefect_server`, `postgres`: a Prefect server of its own, on SQLite or on a throw-away
-  PostgreSQL cluster, for tests and the benchmark.
+  PostgreSQL cluster, for tests and the benchmark; `processes` stops them.
 """

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from github_stars.lab.processes import stop_process
+
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 SUPERUSER = "postgres"  # the cluster's superuser role (not the OS user)
@@ -287,14 +289,8 @@ class PostgresCluster:
     def stop(self) -> None:
         """Shut the server down (fast mode: SIGINT) and remove the cluster's directory."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            stop_process(process, signal.SIGINT, STOP_TIMEOUT)
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

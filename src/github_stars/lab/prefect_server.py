@@ -28,6 +28,7 @@ from types import TracebackType
 
 import httpx
 
+from github_stars.lab.processes import stop_process
 from github_stars.prefect_settings import apply_prefect_settings
 
 HOST = "127.0.0.1"
@@ -169,16 +170,9 @@ class PrefectServer:
     def stop(self) -> None:
         """Stop the server (its whole process group) and remove its temporary home."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if process is not None:  # children that outlived the main process (same group)
+        if process is not None:
+            stop_process(process, signal.SIGTERM, STOP_TIMEOUT, group=True)
+            # children that outlived the main process (same group)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
         if self.home is not None:
