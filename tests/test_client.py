@@ -90,3 +90,23 @@ def test_rate_limit_wait_from_reset_header():
     reply = httpx.Response(403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1030"})
     assert client.rate_limit_wait(reply, now=1000) == 30
     assert client.rate_limit_wait(httpx.Response(403)) is None  # a plain 403 is not a limit
+
+
+def test_request_counts_keep_the_lowest_remaining_of_the_newest_window():
+    import httpx
+
+    def reply(remaining: int, reset: int) -> httpx.Response:
+        headers = {
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Limit": "5000",
+            "X-RateLimit-Reset": str(reset),
+        }
+        return httpx.Response(200, headers=headers)
+
+    counter = client.RequestCounter()
+    for response in (reply(4990, 100), reply(4988, 100), reply(4989, 100)):  # out of order
+        counter.record(response)
+    assert (counter.snapshot().rate_remaining, counter.snapshot().requests) == (4988, 3)
+    counter.record(reply(4999, 200))  # the window reset
+    counter.record(reply(4987, 100))  # a late answer from the old window
+    assert (counter.snapshot().rate_remaining, counter.snapshot().rate_reset) == (4999, 200)

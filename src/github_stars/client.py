@@ -49,12 +49,17 @@ def default_timeout() -> httpx.Timeout:
 
 @dataclass
 class RequestCounts:
-    """What this process sent: requests, how many were answered 304, the last rate-limit figures."""
+    """What this process sent: requests, how many were answered 304, the rate-limit figures.
+
+    `rate_remaining` is the lowest count seen in the newest window (`rate_reset`): concurrent
+    responses arrive in any order, so the last one to arrive may carry an older count.
+    """
 
     requests: int = 0
     not_modified: int = 0
     rate_remaining: int | None = None
     rate_limit: int | None = None
+    rate_reset: int | None = None
 
 
 class RequestCounter:
@@ -73,13 +78,24 @@ class RequestCounter:
             self._counts.not_modified += bool(
                 caching.get("revalidated") and caching.get("from_cache")
             )
-            for name, attr in (
-                ("X-RateLimit-Remaining", "rate_remaining"),
-                ("X-RateLimit-Limit", "rate_limit"),
-            ):
-                value = response.headers.get(name, "")
-                if value.isdigit():
-                    setattr(self._counts, attr, int(value))
+            self._record_rate_limit(response.headers)
+
+    def _record_rate_limit(self, headers: httpx.Headers) -> None:
+        def number(name: str) -> int | None:
+            value = headers.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        remaining, reset = number("X-RateLimit-Remaining"), number("X-RateLimit-Reset")
+        counts = self._counts
+        if remaining is None:
+            return
+        if counts.rate_remaining is None or (reset or 0) > (counts.rate_reset or 0):
+            counts.rate_remaining, counts.rate_reset = remaining, reset  # a new window
+        elif reset == counts.rate_reset:
+            counts.rate_remaining = min(counts.rate_remaining, remaining)
+        else:
+            return  # a late response from a window that has since reset
+        counts.rate_limit = number("X-RateLimit-Limit") or counts.rate_limit
 
     def snapshot(self) -> RequestCounts:
         with self._lock:

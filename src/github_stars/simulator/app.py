@@ -81,8 +81,10 @@ class SimulatorState:
     windows: dict[str, RateWindow] = field(default_factory=dict)
     recent: deque = field(default_factory=deque)
     started_at: float = field(default_factory=time.time)
+    reset_at: float = 0.0  # requests that began before this belong to the previous run
 
     def reset(self, settings: SimulatorSettings | None = None) -> None:
+        self.reset_at = time.time()
         self.log.clear()
         self.attempts.clear()
         self.windows.clear()
@@ -323,6 +325,8 @@ class GitHubSimulator:
     def _record(
         self, request: Request, repo: str | None, status: int, started: float, kind: str
     ) -> None:
+        if started < self.state.reset_at:
+            return  # e.g. a hanging request from before a reset: not this run's to count
         self.state.log.append(
             {
                 "t_start": started,
