@@ -32,7 +32,7 @@ run: install ## run the finished pipeline (bundled simulator unless GITHUB_API_U
 
 lint: install ## ruff on code and notebooks; notebooks must have no outputs
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
-	$(BIN)/ruff format --check src tests benchmarks conftest.py
+	$(BIN)/ruff format --check src tests benchmarks notebooks conftest.py
 
 test: install lint ## every test: unit, simulator, pipeline, CLI and the notebooks (nbmake)
 	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT) \

@@ -41,5 +41,8 @@ for n_retries in range(3, -1, -1):
     if state.is_failed():
         print(f"{state.message} (the most attempts any repository needed: {attempts.max()})")
         break
-check(f"the fewest retries that complete: {n_retries + 1}, the most attempts minus one",
-      n_retries + 1 == attempts.max() - 1, f"most attempts: {attempts.max()}")
+check(
+    f"the fewest retries that complete: {n_retries + 1}, the most attempts minus one",
+    n_retries + 1 == attempts.max() - 1,
+    f"most attempts: {attempts.max()}",
+)

@@ -21,15 +21,23 @@ connect_to_prefect()
 runs = {}
 for workers in (1, 2, 5):
     bounded = concurrent.show_stars.with_options(
-        task_runner=ThreadPoolTaskRunner(max_workers=workers))
+        task_runner=ThreadPoolTaskRunner(max_workers=workers)
+    )
     runs[workers] = measure_run(sim, bounded, repos)
-    print(f"max_workers={workers}: {runs[workers].seconds:.1f} s, "
-          f"most requests at once: {max_concurrent(runs[workers].requests)}")
+    print(
+        f"max_workers={workers}: {runs[workers].seconds:.1f} s, "
+        f"most requests at once: {max_concurrent(runs[workers].requests)}"
+    )
 
-figure = plot_bars({f"{workers} workers": run.seconds for workers, run in runs.items()},
-                   ylabel="seconds", title=f"Wall time for {len(repos)} repositories")
+figure = plot_bars(
+    {f"{workers} workers": run.seconds for workers, run in runs.items()},
+    ylabel="seconds",
+    title=f"Wall time for {len(repos)} repositories",
+)
 seconds = [run.seconds for run in runs.values()]
-check("more workers, less wall time, never more requests at once than workers: "
-      + ", ".join(f"{workers} → {run.seconds:.1f} s" for workers, run in runs.items()),
-      seconds == sorted(seconds, reverse=True)
-      and all(max_concurrent(run.requests) <= workers for workers, run in runs.items()))
+check(
+    "more workers, less wall time, never more requests at once than workers: "
+    + ", ".join(f"{workers} → {run.seconds:.1f} s" for workers, run in runs.items()),
+    seconds == sorted(seconds, reverse=True)
+    and all(max_concurrent(run.requests) <= workers for workers, run in runs.items()),
+)

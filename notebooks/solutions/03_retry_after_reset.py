@@ -47,6 +47,8 @@ if __name__ == "__main__":
     run = measure_run(sim, show_stars, ["PrefectHQ/prefect"])
     gaps = retry_gaps(run.requests)
     waited = ", ".join(f"{gap:.2f}" for gap in gaps["gap"])
-    check(f"the retry came {waited} s after the 403, once the reset ({RESET_IN} s or more "
-          f"ahead) had passed: {describe_statuses(run.requests)}",
-          list(run.requests["status"]) == [403, 200] and (gaps["gap"] >= RESET_IN - 0.1).all())
+    check(
+        f"the retry came {waited} s after the 403, once the reset ({RESET_IN} s or more "
+        f"ahead) had passed: {describe_statuses(run.requests)}",
+        list(run.requests["status"]) == [403, 200] and (gaps["gap"] >= RESET_IN - 0.1).all(),
+    )

@@ -49,5 +49,7 @@ if __name__ == "__main__":
     time.sleep(6)  # longer than the 5 s expiration
     runs.append(measure_run(sim, show_stars, DEFAULT_REPOS))
     seen = [describe_statuses(run.requests) for run in runs]
-    check(f"fetched, cached, expired and fetched again: {'; '.join(seen)}",
-          [len(run.requests) for run in runs] == [3, 0, 3])
+    check(
+        f"fetched, cached, expired and fetched again: {'; '.join(seen)}",
+        [len(run.requests) for run in runs] == [3, 0, 3],
+    )

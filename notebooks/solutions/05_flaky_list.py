@@ -25,5 +25,7 @@ state = cached.show_stars(REPOS, return_state=True)
 print(f"the step: {state.name}, {sim.request_count()} requests")
 
 # With 3 retries, a repository fails only after 4 failed attempts in a row (0.3**4 < 1%).
-check(f"the finished pipeline reported all {len(results)} repositories",
-      len(results) == len(REPOS) and succeeded >= len(REPOS) - 2)
+check(
+    f"the finished pipeline reported all {len(results)} repositories",
+    len(results) == len(REPOS) and succeeded >= len(REPOS) - 2,
+)

@@ -43,5 +43,7 @@ if __name__ == "__main__":
     # 1.5 s of refill is 15 slots at 10 per second: a whole number, so nothing is rounded
     # away and the last request is granted, as by an exact token bucket. A refill that is not
     # a whole number of slots per grant (e.g. units=1 here: 1.5 slots) loses the fraction.
-    check(f"{UNITS} slots per request: {', '.join(answers)}; the last request granted",
-          answers == ["refused", "refused", "granted", "granted", "granted"])
+    check(
+        f"{UNITS} slots per request: {', '.join(answers)}; the last request granted",
+        answers == ["refused", "refused", "granted", "granted", "granted"],
+    )
