@@ -39,7 +39,7 @@ test: install lint ## every test: unit, simulator, pipeline, CLI and the noteboo
 		-n $(TEST_WORKERS)
 
 format: install
-	$(BIN)/ruff format src tests benchmarks conftest.py
+	$(BIN)/ruff format src tests benchmarks notebooks conftest.py
 
 bench: install ## benchmark against the simulator -> benchmarks/results (BENCH_ARGS=--quick)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
