@@ -37,12 +37,12 @@ if __name__ == "__main__":
     take(NAME, SLOW.limit * UNITS)  # the burst
     start = time.monotonic()
     answers = []
-    for at in (0.3, 0.6, 1.5, 3.0, 3.0):
+    for at in (0.3, 0.6, 1.5, 3.2, 3.2):
         time.sleep(max(0.0, start + at - time.monotonic()))
         answers.append(take(NAME, UNITS))
-    # 1.5 s of refill is 15 slots at 10 per second: a whole number, so nothing is rounded
-    # away and the last request is granted, as by an exact token bucket. A refill that is not
-    # a whole number of slots per grant (e.g. units=1 here: 1.5 slots) loses the fraction.
+    # 1.7 s of refill is 17 slots at 10 per second: the fraction a grant drops is a tenth of a
+    # request, so the last request is granted, as by an exact token bucket. Counted as one
+    # slot (units=1), the same 1.7 s is 1.7 slots: the grant drops 0.7 and the last is refused.
     check(
         f"{UNITS} slots per request: {', '.join(answers)}; the last request granted",
         answers == ["refused", "refused", "granted", "granted", "granted"],
