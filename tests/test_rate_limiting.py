@@ -8,9 +8,16 @@ import pytest
 from prefect import get_client
 from prefect.concurrency.sync import rate_limit
 
+from github_stars import rate_limiting
 from github_stars.config import RateBudget
 from github_stars.prefect_settings import PROCESS_SETTINGS, shell_exports
-from github_stars.rate_limiting import SLOT_UNITS, ensure_rate_limit, in_slot_units
+from github_stars.rate_limiting import (
+    DECAY_MARGIN,
+    SLOT_UNITS,
+    RefillEstimate,
+    ensure_rate_limit,
+    in_slot_units,
+)
 
 
 def test_slot_units_scale_limit_and_decay_alike():
@@ -62,3 +69,16 @@ def test_a_run_with_a_budget_of_its_own_gets_a_limit_of_its_own(monkeypatch):
     monkeypatch.setenv("GITHUB_STARS_RATE_LIMIT", "4")
     monkeypatch.setenv("GITHUB_STARS_RATE_PER_SECOND", "8")
     assert rate_limit_name() == "github-api-units-4-at-8-per-s"
+
+
+def test_refill_estimate_asks_only_once_the_batch_has_refilled(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(rate_limiting.time, "monotonic", lambda: clock[0])
+    estimate = RefillEstimate(RateBudget(limit=50, per_second=50.0))
+    assert estimate.seconds_until(10) == 0  # a full bucket: the burst goes at once
+    estimate.granted(50, asked_at=100.0, waited_for_server=False)
+    assert estimate.seconds_until(10) == pytest.approx((10 + DECAY_MARGIN) / 50)
+    clock[0] = 100.1  # 0.1 s later: 5 refilled, 5 to go
+    assert estimate.seconds_until(10) == pytest.approx((5 + DECAY_MARGIN) / 50)
+    estimate.granted(10, asked_at=100.3, waited_for_server=True)  # the server made us wait
+    assert estimate.seconds_until(10) == pytest.approx((10 + DECAY_MARGIN) / 50)

@@ -10,6 +10,7 @@ each run (`ensure_rate_limit`). Why slot units: the appendix notebook "Under the
 from __future__ import annotations
 
 import threading
+import time
 
 from prefect import get_client
 from prefect.concurrency.sync import rate_limit
@@ -60,6 +61,46 @@ def ensure_pipeline_rate_limit() -> config.RateBudget:
 # slow budget, e.g. a token's 1.39/s, takes one request at a time, exactly as before).
 MAX_SLOT_BATCH = 10
 BATCH_SECONDS = 0.2
+DECAY_MARGIN = 0.02  # of a request (2 of its SLOT_UNITS)
+
+
+class RefillEstimate:
+    """How many requests' slots the server should have free, by this process's own count.
+
+    A mirror of the server's bucket for one budget: full at first, emptied by each grant,
+    refilled at the budget's rate. It only decides when to *ask*: the server still grants or
+    refuses, so another process using the same limit can only make the estimate optimistic,
+    and then the server's refusal (Prefect waits as told) keeps the budget.
+    """
+
+    def __init__(self, budget: config.RateBudget) -> None:
+        self.budget = budget
+        self._free = float(budget.limit)
+        self._at = time.monotonic()
+
+    def free(self, now: float) -> float:
+        refilled = (now - self._at) * self.budget.per_second
+        return min(float(self.budget.limit), self._free + refilled)
+
+    def seconds_until(self, requests: int) -> float:
+        """How long until `requests` requests' slots have refilled (0 if they have).
+
+        With a margin of `DECAY_MARGIN` of a request: the server drops the part of a slot
+        that had refilled when it grants (at most one of a request's `SLOT_UNITS`).
+        """
+        missing = requests + DECAY_MARGIN - self.free(time.monotonic())
+        return max(0.0, missing / self.budget.per_second)
+
+    def granted(self, requests: int, asked_at: float, waited_for_server: bool) -> None:
+        """`requests` were granted to an ask sent at `asked_at`; after a wait, none are left.
+
+        The server granted them after `asked_at` and refilled since, so counting from
+        `asked_at` never overestimates what it has free.
+        """
+        if waited_for_server:
+            self._free, self._at = 0.0, time.monotonic()
+        else:
+            self._free, self._at = max(0.0, self.free(asked_at) - requests), asked_at
 
 
 class SlotBatcher:
@@ -73,6 +114,10 @@ class SlotBatcher:
     processes as before; what changes is the number of requests to the Prefect server per
     GitHub request (1/n instead of 1), and so the chances of meeting "database is locked" on
     SQLite.
+
+    The asker first waits until the budget should have refilled the batch (`RefillEstimate`):
+    asked too early, the server refuses and tells the client to wait for the whole batch's
+    refill (Prefect's `Retry-After` for a rate limit), not just the part still missing.
     """
 
     def __init__(self, name: str, units: int = SLOT_UNITS) -> None:
@@ -82,6 +127,12 @@ class SlotBatcher:
         self._waiting = 0  # threads inside take() that have no slot yet
         self._granted = 0  # requests' slots granted by the server, not yet handed out
         self._asking = False
+        self._estimate: RefillEstimate | None = None
+
+    def _refill_estimate(self, budget: config.RateBudget) -> RefillEstimate:
+        if self._estimate is None or self._estimate.budget != budget:
+            self._estimate = RefillEstimate(budget)
+        return self._estimate
 
     def take(self) -> None:
         """Block until one request's slots are this thread's."""
@@ -102,11 +153,16 @@ class SlotBatcher:
                         int(budget.per_second * BATCH_SECONDS),
                     ),
                 )
+                estimate = self._refill_estimate(budget)
                 got = 0
                 self._cond.release()
                 try:
+                    time.sleep(estimate.seconds_until(batch))
+                    asked_at = time.monotonic()
                     rate_limit(self.name, occupy=batch * self.units)
                     got = batch
+                    waited = time.monotonic() - asked_at > BATCH_SECONDS  # refused, then waited
+                    estimate.granted(batch, asked_at, waited_for_server=waited)
                 finally:
                     self._cond.acquire()
                     self._asking = False
