@@ -123,7 +123,7 @@ def summarise_stacks(path: Path, top: int = 25) -> dict[str, Any]:
 
 
 def profile_sequential(names: list[str], html: Path) -> list[Any]:
-    """The pipeline's two tasks called one after another in one flow, under pyinstrument."""
+    """`fetch_stats` and `get_stars` one repository after another in a flow, under pyinstrument."""
     from prefect import flow
     from pyinstrument import Profiler
 

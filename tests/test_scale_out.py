@@ -223,7 +223,7 @@ def test_a_429_one_worker_sees_pauses_every_worker(
     monkeypatch.setenv("GITHUB_STARS_RATE_LIMIT", "2")
     monkeypatch.setenv("GITHUB_STARS_RATE_PER_SECOND", "8")
     repos = snapshot_repo_names()[100:130]
-    refused = repos[4]  # early, so that most of the run comes after its pause
+    refused = repos[12]  # mid-list: requests before it, and most of the run after its pause
     retry_after = 2
     sim.configure(faults={refused: [429]}, retry_after=retry_after, latency=0.05)
     with get_task_stream(client=dask_client) as stream:

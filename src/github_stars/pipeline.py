@@ -1,5 +1,8 @@
 """The finished pipeline: lesson 04's flow plus per-repository outcomes (lesson 05).
 
+One task run per repository: `fetch_stats` is the task; `get_stars` is a plain function the
+flow calls on each result, as a task it would double the task runs for one dictionary lookup.
+
 One failure never loses the others: bad names are reported before any request, duplicates
 are fetched once, and every repository ends as a `RepoResult` with its stars or its error.
 An observer (`observe`, e.g. the CLI's progress display) hears of each one as it finishes.
@@ -86,23 +89,20 @@ def _error_result(repo: str, exc: BaseException) -> RepoResult:
     return RepoResult(repo=repo, error=reason or kind, error_kind=kind)
 
 
-def _outcome(repo: str, stats_future: PrefectFuture, stars_future: PrefectFuture) -> RepoResult:
+def _outcome(repo: str, stats_future: PrefectFuture) -> RepoResult:
     stats = stats_future.result(raise_on_failure=False)
     if isinstance(stats, BaseException):
         return _error_result(repo, stats)
-    stars = stars_future.result(raise_on_failure=False)
-    if isinstance(stars, BaseException):
-        return _error_result(repo, stars)
+    stars = get_stars(stats)
     return RepoResult(
         repo=repo, stars=stars, stats=stats, cached=stats_future.state.name == "Cached"
     )
 
 
 # Threads for the flow's task runs. Prefect's default pool is unbounded: a run of N
-# repositories starts 2N threads at once, each creating its task run and asking the Prefect
-# server for its upstream's state and a rate-limit slot, so the first request waits for all
-# of that. A bounded pool runs them as a steady stream; the budget, not the threads, sets
-# the pace (benchmarks/README.md, "Profile").
+# repositories starts N threads at once, each creating its task run and asking for a
+# rate-limit slot, so the first request waits for all of that. A bounded pool runs them as a
+# steady stream; the budget, not the threads, sets the pace (benchmarks/README.md, "Profile").
 TASK_THREADS = 16
 
 
@@ -130,12 +130,11 @@ def show_stars(
     for result in invalid.values():
         _tell("finished", result)
     stats_futures = fetch_stats.map(parsed.valid, max_wait=max_wait)
-    star_futures = get_stars.map(stats_futures)
-    repos = dict(zip(star_futures, zip(parsed.valid, stats_futures, strict=True), strict=True))
+    repos = dict(zip(stats_futures, parsed.valid, strict=True))
     fetched: dict[str, RepoResult] = {}
-    for stars in as_completed(list(star_futures)):  # in the order they finish
-        name, stats = repos[stars]
-        fetched[name.lower()] = outcome = _outcome(name, stats, stars)
+    for stats in as_completed(list(stats_futures)):  # in the order they finish
+        name = repos[stats]
+        fetched[name.lower()] = outcome = _outcome(name, stats)
         _tell("finished", outcome)
     results: list[RepoResult] = []
     for raw in map(str, github_repos):
