@@ -76,9 +76,11 @@ def test_refill_estimate_asks_only_once_the_batch_has_refilled(monkeypatch):
     monkeypatch.setattr(rate_limiting.time, "monotonic", lambda: clock[0])
     estimate = RefillEstimate(RateBudget(limit=50, per_second=50.0))
     assert estimate.seconds_until(10) == 0  # a full bucket: the burst goes at once
-    estimate.granted(50, asked_at=100.0, waited_for_server=False)
+    estimate.granted(50, asked_at=100.0)
     assert estimate.seconds_until(10) == pytest.approx((10 + DECAY_MARGIN) / 50)
     clock[0] = 100.1  # 0.1 s later: 5 refilled, 5 to go
     assert estimate.seconds_until(10) == pytest.approx((5 + DECAY_MARGIN) / 50)
-    estimate.granted(10, asked_at=100.3, waited_for_server=True)  # the server made us wait
-    assert estimate.seconds_until(10) == pytest.approx((10 + DECAY_MARGIN) / 50)
+    clock[0] = 100.5  # an ask sent at 100.3 is answered only now (a busy server)
+    estimate.granted(10, asked_at=100.3)  # 15 had refilled by 100.3; 10 more since
+    assert estimate.free(clock[0]) == pytest.approx(15)
+    assert estimate.seconds_until(10) == 0

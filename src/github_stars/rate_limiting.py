@@ -91,16 +91,14 @@ class RefillEstimate:
         missing = requests + DECAY_MARGIN - self.free(time.monotonic())
         return max(0.0, missing / self.budget.per_second)
 
-    def granted(self, requests: int, asked_at: float, waited_for_server: bool) -> None:
-        """`requests` were granted to an ask sent at `asked_at`; after a wait, none are left.
+    def granted(self, requests: int, asked_at: float) -> None:
+        """`requests` were granted to an ask sent at `asked_at`.
 
-        The server granted them after `asked_at` and refilled since, so counting from
-        `asked_at` never overestimates what it has free.
+        The server granted them after `asked_at` and kept refilling since, also while the
+        client waited (a refusal's `Retry-After`, or "database is locked"), so counting from
+        `asked_at` never overestimates what it has free when this process is its only user.
         """
-        if waited_for_server:
-            self._free, self._at = 0.0, time.monotonic()
-        else:
-            self._free, self._at = max(0.0, self.free(asked_at) - requests), asked_at
+        self._free, self._at = max(0.0, self.free(asked_at) - requests), asked_at
 
 
 class SlotBatcher:
@@ -161,8 +159,7 @@ class SlotBatcher:
                     asked_at = time.monotonic()
                     rate_limit(self.name, occupy=batch * self.units)
                     got = batch
-                    waited = time.monotonic() - asked_at > BATCH_SECONDS  # refused, then waited
-                    estimate.granted(batch, asked_at, waited_for_server=waited)
+                    estimate.granted(batch, asked_at)
                 finally:
                     self._cond.acquire()
                     self._asking = False
