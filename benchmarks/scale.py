@@ -103,6 +103,26 @@ def burst_end(starts: np.ndarray, budget: RateBudget) -> int:
     return min(budget.limit, max(len(t) - 1, 0))
 
 
+# A rate is not measured over less than this: when the bucket first ran dry only near the end
+# (a sender slower than the budget almost throughout), the window starts at request `limit`.
+MIN_WINDOW_S = 10.0
+
+
+def window_start(starts: np.ndarray, budget: RateBudget) -> int:
+    """Index of the first request of the window the efficiency is measured over.
+
+    `burst_end`, unless fewer than `MIN_WINDOW_S` seconds of requests follow it; then
+    request `limit` (after the burst a full bucket allows).
+    """
+    t = np.sort(np.asarray(starts, dtype=float))
+    if len(t) == 0:
+        return 0
+    dry = burst_end(t, budget)
+    if t[-1] - t[dry] >= MIN_WINDOW_S:
+        return dry
+    return min(budget.limit, len(t) - 1)
+
+
 def bucket_overshoot(starts: np.ndarray, budget: RateBudget) -> float:
     """Most requests beyond a token bucket (`limit`, refilled at `per_second`) in any interval.
 
@@ -219,7 +239,7 @@ def pipeline_run(
     frame = requests_frame(sim.requests())
     accepted = frame[~frame["rejected"]]
     starts = accepted["start"].sort_values().to_numpy()
-    burst = burst_end(starts, budget) if len(starts) else 0
+    burst = window_start(starts, budget)
     after_burst = starts[burst:]
     rate = achieved_rate(accepted, skip_burst=burst)
     run.update(

@@ -101,3 +101,19 @@ def test_scale_smoke_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert all(run["results_ok"] == run["repos"] for run in runs.values())
     assert "| key | target | SQLite |" in (tmp_path / "scale.md").read_text()
     assert (tmp_path / "scale.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_efficiency_window_is_never_a_moment_at_the_end() -> None:
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.scale import MIN_WINDOW_S, RateBudget, burst_end, window_start
+
+    budget = RateBudget(limit=50, per_second=50.0)
+    at_budget = np.arange(800) / 50.0  # 50/s for 16 s ...
+    at_budget[:50] = 0.0  # ... after a burst of 50 at once
+    assert window_start(at_budget, budget) == burst_end(at_budget, budget) == 49
+    slow = np.arange(1000) / 25.0  # half the budget for 40 s ...
+    slow = np.concatenate([slow, np.full(100, slow[-1] + 0.01)])  # ... then 100 at once
+    assert slow[-1] - slow[burst_end(slow, budget)] < MIN_WINDOW_S  # dry only at the end
+    assert window_start(slow, budget) == budget.limit
