@@ -106,7 +106,6 @@ def test_scale_smoke_writes_json_table_and_chart(tmp_path: Path) -> None:
 def test_the_efficiency_window_is_never_a_moment_at_the_end() -> None:
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
     from benchmarks.scale import MIN_WINDOW_S, RateBudget, burst_end, window_start
 
     budget = RateBudget(limit=50, per_second=50.0)
