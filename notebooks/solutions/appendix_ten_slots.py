@@ -34,8 +34,8 @@ def take(name: str, slots: int) -> str:
 
 if __name__ == "__main__":
     fresh_limit(NAME, in_slot_units(SLOW, units=UNITS))  # limit 50, 10 slots back per second
+    start = time.monotonic()  # before the burst: a slow answer never adds refill time
     take(NAME, SLOW.limit * UNITS)  # the burst
-    start = time.monotonic()
     answers = []
     for at in (0.3, 0.6, 1.5, 3.2, 3.2):
         time.sleep(max(0.0, start + at - time.monotonic()))
