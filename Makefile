@@ -8,11 +8,12 @@ NBMAKE_CELL_TIMEOUT ?= 120
 # the tests mostly wait on servers, so more workers than cores pay off.
 TEST_WORKERS ?= 3
 
-# Prefect's process settings (analytics off, start-up timeout, SQLite server settings) live in
-# src/github_stars/prefect_settings.py and are applied where a server starts: conftest.py
-# (tests), the CLI (`make run`), binder/start (`make lab`) and benchmarks/run.py (`make bench`).
+# Every server (Prefect on SQLite or PostgreSQL, the simulator) is started or reused by one
+# module, src/github_stars/servers/, with Prefect's process settings from
+# src/github_stars/settings.py: the CLI, binder/start (`make lab`, `make book`), `make server`,
+# conftest.py (tests) and the benchmarks.
 
-.PHONY: install lab run test lint format strip bench book clean
+.PHONY: install lab server server-stop run test lint format strip bench book clean
 
 # requirements-book.txt = requirements.txt + Jupyter Book (the tests build the book too)
 $(STAMP): requirements.txt requirements-book.txt pyproject.toml
@@ -27,7 +28,13 @@ lab: install ## JupyterLab on notebooks/, simulator + Prefect server running (UI
 	PATH="$(CURDIR)/$(BIN):$$PATH" binder/start jupyter lab --notebook-dir=notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-run: install ## run the finished pipeline (bundled simulator unless GITHUB_API_URL is set)
+server: install ## the lab's Prefect server (UI: http://127.0.0.1:4200/prefect-ui/) and simulator, in the background
+	$(BIN)/python -m github_stars server start
+
+server-stop: install ## stop what `make server` started
+	$(BIN)/python -m github_stars server stop
+
+run: install ## run the finished pipeline (bundled simulator unless GITHUB_API_URL is set; fast after `make server`)
 	$(BIN)/python -m github_stars
 
 lint: install ## ruff on code and notebooks; notebooks must have no outputs

@@ -1,10 +1,11 @@
-"""Test session set-up: a temporary PREFECT_HOME, a Prefect test server, a simulator port.
+"""Test session set-up: a temporary PREFECT_HOME, a Prefect server, a simulator port.
 
-Everything is set in the environment so notebooks run by nbmake (separate kernels) and CLI
-subprocesses use the same temporary Prefect server and never touch `~/.prefect`. With
-pytest-xdist each worker process starts a Prefect server and a simulator of its own, so the
-global concurrency limits a lesson sets (the seed's `github-api`) and the request logs a test
-reads are never another worker's.
+The environment is the test session's edge: what is set here reaches notebooks run by nbmake
+(separate kernels) and CLI subprocesses, which use the same Prefect server and never touch
+`~/.prefect`. With pytest-xdist each worker process starts a Prefect server and a simulator
+of its own (`github_stars.servers`), so the global concurrency limits a lesson sets (the
+seed's `github-api`) and the request logs a test reads are never another worker's. Tests
+that call the pipeline directly get its `Settings` from the `settings` fixture.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import tempfile
 import pytest
 
 _stack = contextlib.ExitStack()
+RETRY_DELAY = "0.05"  # seconds: the base of the retry backoff in every test run
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from github_stars.simulator import free_port
+    from github_stars.servers import free_port
 
     worker = hasattr(config, "workerinput")
     if not worker:  # the main process: what every process shares (workers inherit it)
@@ -28,25 +30,21 @@ def pytest_configure(config: pytest.Config) -> None:
         _stack.callback(shutil.rmtree, home, ignore_errors=True)  # last: after servers stop
         os.environ["PREFECT_HOME"] = home
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-        os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
-        os.environ.pop("GITHUB_TOKEN", None)
-        os.environ.pop("GITHUB_API_URL", None)
-        from github_stars.prefect_settings import apply_prefect_settings
-
-        apply_prefect_settings()  # analytics off, SQLite server settings for the test server
-        if os.environ.get("PREFECT_API_URL"):
-            os.environ["GITHUB_STARS_TEST_SHARED_SERVER"] = "1"  # given from outside: keep it
+        os.environ["GITHUB_STARS_RETRY_DELAY"] = RETRY_DELAY
+        for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "PREFECT_API_URL"):
+            os.environ.pop(name, None)
     os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
     runs_tests_here = worker or not config.getoption("numprocesses", None)
-    if os.environ.get("GITHUB_STARS_TEST_SHARED_SERVER") or not runs_tests_here:
+    if not runs_tests_here:
         return
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
-    from prefect.testing.utilities import prefect_test_harness
+    from github_stars.servers import PrefectServer
+    from github_stars.settings import apply_prefect_settings
 
-    _stack.enter_context(prefect_test_harness(server_startup_timeout=120))
-    os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    # Where this process's test server keeps its database, for tests that search it.
-    os.environ["GITHUB_STARS_TEST_DATABASE_URL"] = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+    apply_prefect_settings()  # analytics off, start-up timeout, for every process under test
+    server = _stack.enter_context(PrefectServer(start_timeout=240))
+    os.environ["PREFECT_API_URL"] = server.api_url
+    # Where this process's server keeps its database, for tests that search it.
+    os.environ["GITHUB_STARS_TEST_DATABASE"] = str(server.home / "prefect.db")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -55,8 +53,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def simulator():
-    """The session's simulator (started once; pipeline pointed at it)."""
-    from github_stars.simulator import start_simulator
+    """The session's simulator, on this process's lab port (started once)."""
+    from github_stars.servers import start_simulator
 
     sim = start_simulator()
     yield sim
@@ -66,12 +64,16 @@ def simulator():
 @pytest.fixture
 def sim(simulator):
     """The simulator with default knobs and an empty request log, for one test."""
-    from github_stars.retry_after import GITHUB_PAUSE
-
     simulator.reset(settings=True)
-    simulator.activate()
-    GITHUB_PAUSE.clear()  # a rate-limit pause another test's refusal left is not this test's
     return simulator
+
+
+@pytest.fixture
+def settings(sim):
+    """The pipeline's settings for a test: the session's simulator, short retry delays."""
+    from github_stars.settings import Settings
+
+    return Settings.from_environment().with_changes(api_url=sim.url)
 
 
 @pytest.fixture(autouse=True)
@@ -80,8 +82,7 @@ def own_result_storage(tmp_path, monkeypatch):
 
     (Every simulator is one API for Prefect's cache key, so without this a repository fetched
     by one test would come from the cache in the next.) Prefect's result storage and the HTTP
-    cache (`http_cache`: ETags, used by the CLI) both; set in the environment too, for CLI
-    subprocesses.
+    cache (ETags, which the CLI turns on); set in the environment too, for CLI subprocesses.
     """
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 

@@ -21,6 +21,7 @@ import pytest
 from github_stars.client import parse_repo
 from github_stars.pipeline import RepoResult
 from github_stars.report import results_frame
+from github_stars.simulator.calendar import example_repos, stars_on
 from github_stars.simulator.snapshot import load_snapshot, repo_json
 
 SPEC = json.loads((Path(__file__).parent / "data" / "github_openapi_subset.json").read_text())
@@ -164,6 +165,32 @@ def test_repository_answer_is_deterministic(sim):
     body = first.json()
     digest = hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest()
     assert first.headers["etag"] == f'"{digest}"'  # the ETag is the body's
+
+
+# An HTTP `Date` in RFC 7231's preferred format (IMF-fixdate), as GitHub sends it.
+HTTP_DATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} GMT$"
+)
+
+
+@pytest.mark.parametrize("shape", ["steady", "spike", "losing"])
+def test_calendar_answers_are_full_repositories(sim, shape):
+    """On simulated days the answers keep the contract: the day's counts, GitHub's mirrors."""
+    for name in example_repos(shape, 2):
+        for day in (0, 1, 5, 12, 20, 30):
+            sim.set_day(day)
+            reply = get(sim, f"/repos/{name}")
+            body = reply.json()
+            assert violations(body, FULL_REPOSITORY) == [], (name, day)
+            assert body["stargazers_count"] == stars_on(name, day), (name, day)
+            assert body["watchers_count"] == body["watchers"] == body["stargazers_count"]
+            assert body["forks"] == body["network_count"] == body["forks_count"]
+            assert HTTP_DATE.match(reply.headers["date"]), reply.headers["date"]
+    rate = get(sim, "/rate_limit")
+    assert violations(rate.json(), RATE_LIMIT_OVERVIEW) == []
+    assert HTTP_DATE.match(rate.headers["date"])
+    sim.reset(settings=True)
 
 
 def test_owner_type_is_organization_for_owners_of_several_repositories(sim):

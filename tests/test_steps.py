@@ -1,4 +1,5 @@
-"""The lessons' steps: the seed tutorial's pipeline, each step the previous plus one feature."""
+"""The lessons' steps: the seed tutorial's pipeline, each step the previous plus one feature,
+and the finished pipeline is the last step."""
 
 from __future__ import annotations
 
@@ -9,17 +10,32 @@ import inspect
 
 import pytest
 
-from github_stars.config import RateBudget
-from github_stars.rate_limiting import ensure_rate_limit
+from github_stars import pipeline
+from github_stars.core import RateBudget, ensure_rate_limit
 from github_stars.simulator.snapshot import snapshot_stars
 from github_stars.steps import STEPS
+
+PART_ONE = STEPS[: STEPS.index("cached") + 1]  # the seed tutorial: show_stars(repos)
 
 # What each step adds to the one before: the code lines removed and added (stripped of
 # indentation; module docstrings aside).
 FEATURES = {
-    "retries": ({"@task"}, {"@task(retries=3)"}),
+    "retries": (
+        {
+            "@task",
+            "api_response.raise_for_status()",
+        },
+        {
+            "@task(retries=3)",
+            "api_response.raise_for_status()  # Force a retry if not a 2xx status code",
+        },
+    ),
     "concurrent": (
-        {"stars = {}", "repo_stats = fetch_stats(repo)", "stars[repo] = get_stars(repo_stats)"},
+        {
+            "stars = {}",
+            "repo_stats = fetch_stats(repo)",
+            "stars[repo] = get_stars(repo_stats)",
+        },
         {
             "stats_futures = fetch_stats.map(github_repos)",
             "stars = dict(zip(github_repos, get_stars.map(stats_futures).result(), strict=True))",
@@ -27,14 +43,179 @@ FEATURES = {
     ),
     "rate_limited": (
         set(),
-        {"from prefect.concurrency.sync import rate_limit", 'rate_limit("github-api")'},
+        {
+            "from prefect.concurrency.sync import rate_limit",
+            'rate_limit("github-api")',
+        },
     ),
     "cached": (
-        {"@task(retries=3)"},
+        {
+            "@task(retries=3)",
+        },
         {
             "from datetime import timedelta",
             "from prefect.cache_policies import INPUTS",
             "@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(days=1))",
+        },
+    ),
+    "live": (
+        {
+            "import httpx",
+            "from prefect import flow, task",
+            "from github_stars.settings import lesson_api_url",
+            'GITHUB_API = lesson_api_url()  # the seed: "https://api.github.com"',
+            "@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(days=1))",
+            "def fetch_stats(github_repo: str) -> dict[str, Any]:",
+            'api_response = httpx.get(f"{GITHUB_API}/repos/{github_repo}")',
+            "api_response.raise_for_status()  # Force a retry if not a 2xx status code",
+            "return api_response.json()",
+            "def show_stars(github_repos: list[str]) -> dict[str, int]:",
+            "stats_futures = fetch_stats.map(github_repos)",
+        },
+        {
+            "from prefect import flow, task, unmapped",
+            "from github_stars.core import ANSWERING_API, GitHubApi, Settings",
+            '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
+            "def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:",
+            "return api.get_repo(github_repo)",
+            "def show_stars(github_repos: list[str], settings: Settings) -> dict[str, int]:",
+            "with GitHubApi.open(settings) as api:",
+            "stats_futures = fetch_stats.map(github_repos, api=unmapped(api))",
+        },
+    ),
+    "paused": (
+        {
+            "from github_stars.core import ANSWERING_API, GitHubApi, Settings",
+        },
+        {
+            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, Settings",
+            "api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task",
+            "try:",
+            "except RateLimited as refusal:",
+            "api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries",
+            "raise",
+        },
+    ),
+    "outcomes": (
+        {
+            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, Settings",
+            "@task",
+            "def show_stars(github_repos: list[str], settings: Settings) -> dict[str, int]:",
+            "stats_futures = fetch_stats.map(github_repos, api=unmapped(api))",
+            "stars = dict(zip(github_repos, get_stars.map(stats_futures).result(), strict=True))",
+            "for repo in github_repos:",
+            'print(f"{repo}: {stars[repo]} stars")',
+            "return stars",
+        },
+        {
+            "from prefect.futures import PrefectFuture",
+            "from github_stars.core import (",
+            "ANSWERING_API,",
+            "GitHubApi,",
+            "RateLimited,",
+            "RepoResult,",
+            "Settings,",
+            "parse_repo_names,",
+            ")",
+            "def outcome(repo: str, stats: PrefectFuture) -> RepoResult:",
+            '"""One repository\'s outcome: its stars, or why it has none."""',
+            "repo_stats = stats.result(raise_on_failure=False)",
+            "if isinstance(repo_stats, BaseException):",
+            "return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)",
+            'cached = stats.state.name == "Cached"',
+            "return RepoResult(repo, stars=get_stars(repo_stats), stats=repo_stats, cached=cached)",
+            "def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:",
+            "names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request",
+            "stats_futures = fetch_stats.map(names.valid, api=unmapped(api))",
+            "fetched = [",
+            "outcome(repo, stats) for repo, stats in zip(names.valid, stats_futures, strict=True)",
+            "]",
+            "results = names.in_input_order(fetched)",
+            "for result in results:",
+            "print(result.line())",
+            "return results",
+        },
+    ),
+    "selective_retries": (
+        {
+            '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
+            "stats_futures = fetch_stats.map(names.valid, api=unmapped(api))",
+        },
+        {
+            "from prefect.tasks import exponential_backoff",
+            "retry_if_transient,",
+            "@task(",
+            "retries=3,",
+            "retry_jitter_factor=0.5,",
+            "retry_condition_fn=retry_if_transient,",
+            'cache_policy=INPUTS - "api" + ANSWERING_API,',
+            "cache_expiration=timedelta(days=1),",
+            ")",
+            "backoff = exponential_backoff(backoff_factor=settings.retry_delay)",
+            "fetch = fetch_stats.with_options(retry_delay_seconds=backoff)",
+            "stats_futures = fetch.map(names.valid, api=unmapped(api))",
+        },
+    ),
+    "at_scale": (
+        {
+            "from prefect.concurrency.sync import rate_limit",
+            "from prefect.futures import PrefectFuture",
+            'rate_limit("github-api")',
+            "@flow(log_prints=True)",
+            "fetched = [",
+            "outcome(repo, stats) for repo, stats in zip(names.valid, stats_futures, strict=True)",
+            "]",
+        },
+        {
+            "from prefect.futures import PrefectFuture, as_completed",
+            "from prefect.task_runners import ThreadPoolTaskRunner",
+            "notify,",
+            'task_run_name="fetch_stats-{github_repo}",',
+            "api.take_request_slot()  # 100 slots of the run's own limit; one round trip for many tasks",
+            "TASK_THREADS = 16  # a bounded pool: a steady stream of task runs, not one thread per repository",
+            "@flow(log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))",
+            "repo_of = dict(zip(stats_futures, names.valid, strict=True))",
+            "fetched = []",
+            "for stats in as_completed(stats_futures):  # in the order they finish",
+            "fetched.append(outcome(repo_of[stats], stats))",
+            "notify(fetched[-1])  # e.g. the command line's progress display",
+        },
+    ),
+    "on_dask": (
+        {
+            "from prefect import flow, task, unmapped",
+        },
+        {
+            "from prefect import Flow, flow, task, unmapped",
+            "def on_dask(address: str) -> Flow:",
+            '"""`show_stars` with its tasks on the Dask cluster at `address`.',
+            "Run it with `share_pause=True` in its settings, so that a pause one worker process is",
+            "told holds every worker (the pause is then kept on the Prefect server too).",
+            '"""',
+            "from prefect_dask import DaskTaskRunner  # imported here: Dask is slow to import",
+            "return show_stars.with_options(task_runner=DaskTaskRunner(address=address))",
+        },
+    ),
+    "daily": (
+        {
+            "from datetime import timedelta",
+            "def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:",
+            "def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:",
+            "with GitHubApi.open(settings) as api:",
+            "stats_futures = fetch.map(names.valid, api=unmapped(api))",
+        },
+        {
+            "from datetime import date, timedelta",
+            "open_history,",
+            "def fetch_stats(github_repo: str, api: GitHubApi, day: date) -> dict[str, Any]:",
+            "def show_stars(",
+            "github_repos: list[str], settings: Settings, history: str | None = None",
+            ") -> list[RepoResult]:",
+            "with GitHubApi.open(settings) as api, open_history(history) as star_history:",
+            "asked_at = api.now()  # the API's clock: its date is the day of this run's answers",
+            "day = asked_at.date()  # an input of fetch_stats: each day has its own cache entries",
+            "stats_futures = fetch.map(names.valid, api=unmapped(api), day=unmapped(day))",
+            "star_history.keep(day, fetched[-1], asked_at, api.identity)  # its row, now",
         },
     ),
 }
@@ -49,12 +230,23 @@ def code_lines(step: str) -> list[str]:
     return [line.strip() for line in body.splitlines() if line.strip()]
 
 
+def diff(before: str, after: str) -> tuple[set[str], set[str]]:
+    lines = list(difflib.ndiff(code_lines(before), code_lines(after)))
+    removed = {line[2:] for line in lines if line.startswith("- ")}
+    added = {line[2:] for line in lines if line.startswith("+ ")}
+    return removed, added
+
+
 @pytest.mark.parametrize(("before", "after"), list(zip(STEPS, STEPS[1:], strict=False)))
 def test_each_step_is_the_previous_plus_exactly_its_feature(before, after):
-    diff = list(difflib.ndiff(code_lines(before), code_lines(after)))
-    removed = {line[2:] for line in diff if line.startswith("- ")}
-    added = {line[2:] for line in diff if line.startswith("+ ")}
-    assert (removed, added) == FEATURES[after]
+    assert diff(before, after) == FEATURES[after]
+
+
+def test_every_step_has_a_feature_and_a_lesson():
+    assert list(FEATURES) == list(STEPS[1:])
+    for number, step in enumerate(STEPS):
+        doc = importlib.import_module(f"github_stars.steps.{step}").__doc__
+        assert doc.startswith(f"Step {number:02d} (lesson {number:02d}): "), step
 
 
 def test_every_step_defines_the_seeds_three_names():
@@ -64,10 +256,48 @@ def test_every_step_defines_the_seeds_three_names():
         assert module.show_stars.name == "show-stars"
 
 
-def test_every_step_reports_the_snapshots_stars(sim, own_result_storage):
+def test_the_finished_pipeline_is_the_last_step():
+    last = importlib.import_module(f"github_stars.steps.{STEPS[-1]}")
+    assert pipeline.show_stars is last.show_stars
+    assert pipeline.fetch_stats is last.fetch_stats
+
+
+def test_every_line_of_the_finished_pipeline_was_introduced_by_a_lesson():
+    """Each line of the finished task and flow (and the functions they call from their
+    module) is in step 00 or was added by one of the later steps."""
+    taught = set(code_lines(STEPS[0]))
+    for before, after in zip(STEPS, STEPS[1:], strict=False):
+        taught |= diff(before, after)[1]
+    finished = [
+        pipeline.fetch_stats.fn,
+        pipeline.show_stars.fn,
+        pipeline.get_stars,
+        pipeline.outcome,
+        pipeline.on_dask,
+    ]
+    lines = {
+        line.strip()
+        for function in finished
+        for line in inspect.getsource(function).splitlines()
+        if line.strip()
+    }
+    decorators = {  # the decorators' lines, above the functions' own source
+        line.strip()
+        for line in code_lines(STEPS[-1])
+        if line.startswith(("@", "retries=", "retry_", "cache_", "task_run_name", ")"))
+    }
+    assert lines | decorators <= taught, sorted((lines | decorators) - taught)
+
+
+def test_every_step_reports_the_snapshots_stars(sim, settings):
     ensure_rate_limit("github-api", RateBudget(limit=50, per_second=50.0))
     repos = ["PrefectHQ/prefect", "pydantic/pydantic"]
     expected = {repo: snapshot_stars()[repo.lower()] for repo in repos}
     for step in STEPS:
         module = importlib.import_module(f"github_stars.steps.{step}")
-        assert module.show_stars(repos) == expected, step
+        if step in PART_ONE:
+            assert module.show_stars(repos) == expected, step
+            continue
+        results = module.show_stars(repos, settings)
+        stars = results if isinstance(results, dict) else {r.repo: r.stars for r in results}
+        assert stars == expected, step

@@ -73,26 +73,32 @@ class RunRecord:
 
 
 def _record_runs(
-    flow: Callable[..., Any], sim: Simulator, repos: list[str], runs: int
+    flow: Callable[..., Any], sim: Simulator, repos: list[str], runs: int, args: tuple
 ) -> list[RunRecord]:
     records = []
     with fresh_results():  # nothing cached by an earlier run, yours or the step's
         for _ in range(runs):
             sim.reset()
-            stars = flow(repos)
+            stars = flow(repos, *args)
             records.append(RunRecord(stars, describe_statuses(requests_frame(sim.requests()))))
     return records
 
 
 def check_same_as_step(
-    mine: Callable[..., Any], step: Any, sim: Simulator, repos: list[str], runs: int = 1
+    mine: Callable[..., Any],
+    step: Any,
+    sim: Simulator,
+    repos: list[str],
+    *args: Any,
+    runs: int = 1,
 ) -> None:
-    """Run your flow and `step.show_stars` alike, `runs` times each; check they behave the same.
+    """Run your flow and `step.show_stars` alike (`flow(repos, *args)`), `runs` times each;
+    check they behave the same.
 
-    Same stars and the same requests (counted per status) in every run, each flow starting with
-    nothing cached. The simulator keeps its knobs, so both meet the same faults and limits.
+    Same results and the same requests (counted per status) in every run, each flow starting
+    with nothing cached. The simulator keeps its knobs, so both meet the same faults and limits.
     """
-    ours, theirs = (_record_runs(flow, sim, repos, runs) for flow in (mine, step.show_stars))
+    ours, theirs = (_record_runs(flow, sim, repos, runs, args) for flow in (mine, step.show_stars))
     name = step.__name__
     summary = "; ".join(f"run {i}: {record.statuses}" for i, record in enumerate(ours, 1))
     check(

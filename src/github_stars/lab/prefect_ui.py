@@ -1,26 +1,27 @@
 """The "Prefect UI" entry of JupyterLab: jupyter-server-proxy in front of the Prefect server.
 
-`binder/start` runs `prefect server start` on loopback with the UI and the API under the
-proxy's path (`PREFECT_UI_SERVE_BASE=<jupyter base url>prefect-ui`,
-`PREFECT_SERVER_API_BASE_PATH=<that>/api`). The proxy passes the full path through
-(`absolute_url`), so the browser, the proxy and the server all use the same URLs, and the
-notebooks' client reaches the same server directly at `PREFECT_API_URL`.
+`binder/start` runs the lab's servers (`github_stars.servers.lab`): `prefect server start` on
+loopback with the UI and the API under the proxy's path (`PREFECT_UI_SERVE_BASE` is
+`<jupyter base url>prefect-ui`, `PREFECT_SERVER_API_BASE_PATH` that plus `/api`). The proxy
+passes the full path through (`absolute_url`), so the browser, the proxy and the server all
+use the same URLs, and the notebooks' client reaches the same server directly at
+`PREFECT_API_URL`.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
+from github_stars.settings import LabPlaces
+
 PROXY_NAME = "prefect-ui"  # the entry point's name in pyproject.toml: the URL path segment
-DEFAULT_PORT = 4200
 
 
 def prefect_port() -> int:
-    """The Prefect server's port: `PREFECT_SERVER_API_PORT` (set by binder/start), else 4200."""
-    return int(os.environ.get("PREFECT_SERVER_API_PORT", DEFAULT_PORT))
+    """The lab's Prefect server's port: `PREFECT_SERVER_API_PORT` (set by binder/start)."""
+    return LabPlaces.from_environment().prefect_port
 
 
 def prefect_icon() -> str:
@@ -46,3 +47,27 @@ def server_proxy_config() -> dict[str, Any]:
             "path_info": f"{PROXY_NAME}/",
         },
     }
+
+
+def prefect_ui_url(path: str = "") -> str | None:
+    """The Prefect UI's address for `path` (e.g. `/runs/flow-run/<id>`) on the server this
+    process uses, or None without a server of its own (a temporary server has no UI)."""
+    from prefect.settings import get_current_settings
+
+    api_url = get_current_settings().api.url
+    if not api_url:
+        return None
+    return api_url.rstrip("/").removesuffix("/api") + path
+
+
+def show_in_prefect_ui(path: str, caption: str) -> None:
+    """Where a lesson says "see it in the Prefect UI": the page to open for `path`.
+
+    In JupyterLab: the address (the launcher's **Prefect UI** tab shows the same pages). When
+    the book is built (`make book`), a screenshot of that page, taken with headless Chromium.
+    """
+    url = prefect_ui_url(path)
+    if url is None:
+        print(f"{caption}: start JupyterLab with `make lab` to have a Prefect UI")
+        return
+    print(f"{caption}: {url}")

@@ -12,7 +12,7 @@ from github_stars.simulator.app import create_app
 from github_stars.simulator.control import DEFAULT_PORT, HOST
 from github_stars.simulator.settings import SimulatorSettings
 
-_SCALARS = {"float": float, "int": int, "int | None": int}
+_SCALARS = {"float": float, "int": int, "int | None": int, "float | None": float, "str | None": str}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = SimulatorSettings.from_dict(knobs)
     print(f"GitHub API simulator on http://{args.host}:{args.port} (snapshot data)", flush=True)
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, http="h11", log_level="warning"
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        http="h11",
+        log_level="warning",
+        date_header=False,  # every answer's `Date` is the simulator's clock (SimulatedDate)
     )
 
 

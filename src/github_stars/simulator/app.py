@@ -4,7 +4,9 @@ API routes: `GET /repos/{owner}/{repo}`, `GET /repositories/{id}`, `GET /rate_li
 in the shapes of GitHub's published OpenAPI description (`full-repository`, `basic-error`,
 `rate-limit-overview`) with GitHub's headers (see `headers.py` and the README next to this file).
 Control routes (not part of GitHub's API) under `/_simulator/`: `health`, `settings`
-(GET, PUT replaces, PATCH merges), `reset` (POST), `requests` and `stats` (GET).
+(GET, PUT replaces, PATCH merges), `reset` (POST), `requests` and `stats` (GET), `calendar`
+(GET, POST jumps). With a calendar on (`clock.py`), figures are those of the simulated day
+(`calendar.py`) and every answer's `Date` is simulated time.
 """
 
 from __future__ import annotations
@@ -22,19 +24,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from github_stars.simulator.headers import apply_github_headers, rate_limit_headers
-from github_stars.simulator.settings import SimulatorSettings
-from github_stars.simulator.snapshot import (
-    RENAMED_REPOS,
-    SNAPSHOT_DATE,
-    load_snapshot,
-    repo_json,
+from github_stars.simulator.calendar import repo_on_day
+from github_stars.simulator.clock import Clock
+from github_stars.simulator.headers import (
+    SimulatedDate,
+    apply_github_headers,
+    rate_limit_headers,
+    request_moment,
 )
+from github_stars.simulator.settings import SimulatorSettings
+from github_stars.simulator.snapshot import RENAMED_REPOS, SNAPSHOT_DATE, load_snapshot
 
 DOCS = "https://docs.github.com/rest"
 SERVER_ERRORS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
@@ -82,8 +87,13 @@ class SimulatorState:
     recent: deque = field(default_factory=deque)
     started_at: float = field(default_factory=time.time)
     reset_at: float = 0.0  # requests that began before this belong to the previous run
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.clock.restart(self.settings.day_seconds, self.settings.start_date)
 
     def reset(self, settings: SimulatorSettings | None = None) -> None:
+        """Forget the log, counters and windows; with `settings`, use them and restart the clock."""
         self.reset_at = time.time()
         self.log.clear()
         self.attempts.clear()
@@ -91,6 +101,16 @@ class SimulatorState:
         self.recent.clear()
         if settings is not None:
             self.settings = settings
+            self.clock.restart(settings.day_seconds, settings.start_date)
+
+    def apply_settings(self, settings: SimulatorSettings, named: set[str]) -> None:
+        """New knobs; the clock restarts if `named` has a calendar knob or its knobs change."""
+        old = self.settings
+        self.settings = settings
+        calendar_knobs = {"day_seconds", "start_date"}
+        changed = {k for k in calendar_knobs if getattr(old, k) != getattr(settings, k)}
+        if changed or named & calendar_knobs:
+            self.clock.restart(settings.day_seconds, settings.start_date)
 
     def window_for(self, identity: str, now: float) -> RateWindow:
         window = self.windows.get(identity)
@@ -121,12 +141,13 @@ def _etag(body: dict[str, Any]) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _repo_answer(key: str, base_url: str) -> tuple[dict[str, Any], str]:
-    """The body and ETag of one repository as served at `base_url` (both never change).
+def _repo_answer(key: str, base_url: str, day: int = 0) -> tuple[dict[str, Any], str]:
+    """The body and ETag of one repository as served at `base_url` on simulated `day`.
 
-    Callers must not modify the body: it is shared by all answers for that repository.
+    Both never change for the same arguments (day 0: the snapshot's figures). Callers must not
+    modify the body: it is shared by all answers for that repository and day.
     """
-    body = repo_json(load_snapshot()[key], base_url)
+    body = repo_on_day(load_snapshot()[key], base_url, day)
     return body, _etag(body)
 
 
@@ -237,7 +258,8 @@ class GitHubSimulator:
             headers = state.rate_headers(identity, now)
             return _error(403, NO_USER_AGENT_MESSAGE, headers), key, "no_user_agent"
         base_url = str(request.base_url).rstrip("/")
-        body, etag = _repo_answer(key, base_url) if key in self.repos else (None, None)
+        day = request_moment(request, state.clock).day
+        body, etag = _repo_answer(key, base_url, day) if key in self.repos else (None, None)
         # Conditional request: like GitHub, a 304 is free only with an `Authorization` header;
         # without one it counts against (and is refused by) the primary limit like any request.
         not_modified = bool(etag) and _etag_matches(request.headers.get("If-None-Match"), etag)
@@ -367,9 +389,10 @@ class GitHubSimulator:
                 values = await request.json()
                 if not isinstance(values, dict):
                     raise ValueError("expected a JSON object of settings")
+                named = set(values)
                 if request.method == "PATCH":
                     values = self.state.settings.to_dict() | values
-                self.state.settings = SimulatorSettings.from_dict(values)
+                self.state.apply_settings(SimulatorSettings.from_dict(values), named)
             except (ValueError, TypeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=422)
         return JSONResponse(self.state.settings.to_dict())
@@ -378,6 +401,16 @@ class GitHubSimulator:
         defaults = SimulatorSettings() if request.query_params.get("settings") else None
         self.state.reset(defaults)
         return JSONResponse({"reset": True, "settings": self.state.settings.to_dict()})
+
+    async def calendar(self, request: Request) -> Response:
+        """GET: the calendar now. POST `{"day": N}` and/or `{"advance_days": N}`: jump first."""
+        if request.method == "POST":
+            try:
+                day, advance = _jump_request(await request.json())
+                self.state.clock.jump(day, advance)
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=422)
+        return JSONResponse(self.state.clock.describe())
 
     async def requests(self, request: Request) -> Response:
         return JSONResponse(self.state.log)
@@ -394,6 +427,18 @@ class GitHubSimulator:
         )
 
 
+def _jump_request(values: Any) -> tuple[int | None, int]:
+    """`(day, advance_days)` from a `POST /_simulator/calendar` body; ValueError if malformed."""
+    if not isinstance(values, dict) or not values or set(values) - {"day", "advance_days"}:
+        raise ValueError('expected a JSON object with "day" and/or "advance_days"')
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer")
+    if values.get("day", 0) < 0:
+        raise ValueError("day must not be negative")
+    return values.get("day"), values.get("advance_days", 0)
+
+
 def create_app(settings: SimulatorSettings | None = None) -> Starlette:
     """The ASGI app; `settings` are the knobs at start (changeable at run time)."""
     sim = GitHubSimulator(settings)
@@ -406,7 +451,12 @@ def create_app(settings: SimulatorSettings | None = None) -> Starlette:
         Route("/_simulator/reset", sim.reset, methods=["POST"]),
         Route("/_simulator/requests", sim.requests),
         Route("/_simulator/stats", sim.stats),
+        Route("/_simulator/calendar", sim.calendar, methods=["GET", "POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: sim.no_route, 405: sim.no_route})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: sim.no_route, 405: sim.no_route},
+        middleware=[Middleware(SimulatedDate, clock=sim.state.clock)],
+    )
     app.state.simulator = sim
     return app

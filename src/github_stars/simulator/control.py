@@ -21,8 +21,10 @@ START_TIMEOUT = 30.0
 
 
 def default_port() -> int:
-    """`GITHUB_STARS_SIMULATOR_PORT`, else 8765."""
-    return int(os.environ.get("GITHUB_STARS_SIMULATOR_PORT", DEFAULT_PORT))
+    """The lab's simulator port: `GITHUB_STARS_SIMULATOR_PORT`, else 8765."""
+    from github_stars.settings import simulator_port
+
+    return simulator_port()
 
 
 def free_port() -> int:
@@ -68,6 +70,20 @@ class Simulator:
         """Forget the request log, counters and rate windows (and knobs if `settings`)."""
         self._send("POST", "/_simulator/reset" + ("?settings=1" if settings else ""))
 
+    # --- calendar ---------------------------------------------------------------------
+    def calendar(self) -> dict[str, Any]:
+        """The simulated calendar: `on`, `running`, `day`, `date`, `now`, `day_seconds`,
+        `start_date` (see the simulator's README)."""
+        return self._send("GET", "/_simulator/calendar")
+
+    def advance(self, days: int = 1) -> dict[str, Any]:
+        """Move the calendar `days` whole days on (turns it on, frozen, if it was off)."""
+        return self._send("POST", "/_simulator/calendar", {"advance_days": days})
+
+    def set_day(self, day: int) -> dict[str, Any]:
+        """Jump to 00:00:00 of day `day` (0 = the snapshot's figures); turns the calendar on."""
+        return self._send("POST", "/_simulator/calendar", {"day": day})
+
     # --- introspection ----------------------------------------------------------------
     def requests(self, repos_only: bool = True) -> list[dict[str, Any]]:
         """The request log: `t_start`, `t_end`, `path`, `repo`, `status`, `kind` per request."""
@@ -87,10 +103,6 @@ class Simulator:
         return self._send("GET", "/_simulator/health")
 
     # --- lifecycle --------------------------------------------------------------------
-    def activate(self) -> None:
-        """Point the pipeline at this simulator (sets `GITHUB_API_URL` for this process)."""
-        os.environ["GITHUB_API_URL"] = self.url
-
     def stop(self) -> None:
         """Stop the server if this handle started it; a reused server keeps running.
 
@@ -136,16 +148,16 @@ def _port_taken(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
+# Simulators this process started, by port (a cache of handles: a second start reuses one).
 _started: dict[int, Simulator] = {}
 
 
-def start_simulator(
-    port: int | None = None, *, activate: bool = True, **settings: Any
-) -> Simulator:
+def start_simulator(port: int | None = None, **settings: Any) -> Simulator:
     """Start the simulator on `port` (default 8765), or reuse the one already running there.
 
     Knobs given as keyword arguments replace the current ones (see `SimulatorSettings`).
-    With `activate`, the pipeline in this process talks to it (`GITHUB_API_URL`).
+    The steps of lessons 00-04 talk to the simulator on the lab's port (`settings.
+    lesson_api_url`); the pipeline from lesson 05 on, to the one its `Settings` name.
     """
     port = default_port() if port is None else port
     if port in _started and _started[port].process.poll() is None:
@@ -174,6 +186,4 @@ def start_simulator(
         atexit.register(sim.stop)
     if settings:
         sim.configure(**settings)
-    if activate:
-        sim.activate()
     return sim

@@ -2,7 +2,8 @@
 
 `rate_limit_headers` gives the `X-RateLimit-*` set of one identity's window;
 `apply_github_headers` adds the rest (caching, `Vary`, media type, API version, a request id)
-to any response of an API route, error or not.
+to any response of an API route, error or not. `SimulatedDate` gives every answer its `Date`
+from the simulator's clock (real time unless a calendar is on).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import time
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from github_stars.simulator.clock import Clock, Moment, http_date
 
 API_VERSION = "2022-11-28"
 MEDIA_TYPE = "github.v3; format=json"
@@ -85,3 +89,37 @@ def apply_github_headers(response: Response, request: Request) -> Response:
     for value in VARY:
         response.headers.append("Vary", value)
     return response
+
+
+class SimulatedDate:
+    """ASGI middleware: reads the clock once per request and sends that moment as `Date`.
+
+    The moment is kept in the request's state (`moment`), so the figures an answer carries are
+    those of the day its `Date` shows. The server must not add a `Date` of its own (uvicorn's
+    `date_header=False`).
+    """
+
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        moment = self.clock.read()
+        scope.setdefault("state", {})["moment"] = moment
+        date = (b"date", http_date(moment.when).encode())
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"date"]
+                message = {**message, "headers": [*headers, date]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
+def request_moment(request: Request, clock: Clock) -> Moment:
+    """The moment `SimulatedDate` read for this request (or the clock now, without it)."""
+    moment = request.scope.get("state", {}).get("moment")
+    return moment if isinstance(moment, Moment) else clock.read()

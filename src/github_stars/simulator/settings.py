@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date
 from typing import Any
 
 FAULT_KINDS = {"ok", "non_json", "truncated", "missing_stars", "reset", "hang"}
@@ -16,6 +19,8 @@ class SimulatorSettings:
     `{"psf/requests": [503, 503, "ok"]}`; entries are HTTP status codes or one of
     `FAULT_KINDS`. `failure_rate` picks failures deterministically from
     `(seed, repository, attempt)`, so a run's faults do not depend on request order.
+    `day_seconds` and `start_date` turn on the simulated calendar (see `clock.py`): `None`
+    for both means no calendar, the snapshot's figures and real time.
     """
 
     latency: float = 0.0  # seconds added to every API response
@@ -33,6 +38,8 @@ class SimulatorSettings:
     retry_after: int = 1  # the Retry-After (s) sent with secondary-limit 429s
     hang_seconds: float = 30.0  # how long a "hang" fault keeps the client waiting
     faults: dict[str, list[int | str]] = field(default_factory=dict)
+    day_seconds: float | None = None  # real seconds one simulated day lasts (None: no clock)
+    start_date: str | None = None  # the date of day 0, YYYY-MM-DD (None: the snapshot's)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,3 +76,26 @@ class SimulatorSettings:
                 if isinstance(step, int) and not (200 <= step <= 599):
                     raise ValueError(f"faults[{repo!r}]: bad status {step}")
         self.faults = {repo.lower(): list(script) for repo, script in self.faults.items()}
+        self._validate_calendar()
+
+    def _validate_calendar(self) -> None:
+        seconds = self.day_seconds
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise ValueError("day_seconds must be a number of seconds (or null for none)")
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise ValueError("day_seconds must be a positive number (or null for none)")
+            self.day_seconds = float(seconds)
+        if self.start_date is not None and not _is_iso_date(self.start_date):
+            raise ValueError("start_date must be a date as YYYY-MM-DD (or null for the snapshot's)")
+
+
+def _is_iso_date(text: object) -> bool:
+    """Whether `text` is a real calendar date written `YYYY-MM-DD`."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -1,18 +1,23 @@
-"""Step 2 (lesson 02): retries + `.map()`: the requests run concurrently."""
+"""Step 02 (lesson 02): retries + `.map()`: the requests run concurrently."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from prefect import flow, task
 
-from github_stars.client import fetch_repo
+from github_stars.settings import lesson_api_url
+
+GITHUB_API = lesson_api_url()  # the seed: "https://api.github.com"
 
 
 @task(retries=3)
 def fetch_stats(github_repo: str) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
-    return fetch_repo(github_repo)
+    api_response = httpx.get(f"{GITHUB_API}/repos/{github_repo}")
+    api_response.raise_for_status()  # Force a retry if not a 2xx status code
+    return api_response.json()
 
 
 @task

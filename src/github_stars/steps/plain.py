@@ -1,18 +1,27 @@
-"""Step 0 (lesson 00): the plain pipeline, one request after another."""
+"""Step 00 (lesson 00): the seed's plain pipeline, one request after another.
+
+The seed asks `https://api.github.com`; the steps ask the lessons' API (`GITHUB_API_URL`, else
+the lab's local simulator): the address is the only change from the seed's code.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from prefect import flow, task
 
-from github_stars.client import fetch_repo
+from github_stars.settings import lesson_api_url
+
+GITHUB_API = lesson_api_url()  # the seed: "https://api.github.com"
 
 
 @task
 def fetch_stats(github_repo: str) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
-    return fetch_repo(github_repo)
+    api_response = httpx.get(f"{GITHUB_API}/repos/{github_repo}")
+    api_response.raise_for_status()
+    return api_response.json()
 
 
 @task

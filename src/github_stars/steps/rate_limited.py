@@ -1,4 +1,4 @@
-"""Step 3 (lesson 03): concurrent + `rate_limit("github-api")`: never faster than the budget.
+"""Step 03 (lesson 03): concurrent + `rate_limit("github-api")`: never faster than the budget.
 
 The limit itself is created once, outside the code, as in the seed tutorial:
 `prefect gcl create github-api --limit 60 --slot-decay-per-second 0.016`.
@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from prefect import flow, task
 from prefect.concurrency.sync import rate_limit
 
-from github_stars.client import fetch_repo
+from github_stars.settings import lesson_api_url
+
+GITHUB_API = lesson_api_url()  # the seed: "https://api.github.com"
 
 
 @task(retries=3)
 def fetch_stats(github_repo: str) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
     rate_limit("github-api")
-    return fetch_repo(github_repo)
+    api_response = httpx.get(f"{GITHUB_API}/repos/{github_repo}")
+    api_response.raise_for_status()  # Force a retry if not a 2xx status code
+    return api_response.json()
 
 
 @task

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from github_stars.repo_names import name_problem
+from github_stars.core.names import name_problem
 
 NAME_COLUMNS = ("repo", "full_name")
 _GITHUB_HOSTS = {"github.com", "www.github.com"}

@@ -1,4 +1,4 @@
-"""Stopping the servers the lab starts (each in a process group of its own)."""
+"""Ports and stopping: what every server this package starts needs."""
 
 from __future__ import annotations
 
@@ -26,3 +26,10 @@ def stop_process(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    from github_stars.simulator.control import free_port as simulator_free_port
+
+    return simulator_free_port()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from github_stars.errors import InvalidRepoName
+from github_stars.core.errors import InvalidRepoName
+from github_stars.core.results import RepoResult
 
 # GitHub logins: 1-39 alphanumerics or hyphens, not starting with a hyphen. New logins may
 # not end with one or hold two in a row, but older ones do (e.g. `petarv-`), and they still
@@ -48,9 +49,23 @@ def validate_repo_name(name: object) -> str:
 class ParsedNames:
     """Valid names (unique, first-seen order) and per-item errors for the rest."""
 
+    given: list[str] = field(default_factory=list)
     valid: list[str] = field(default_factory=list)
     invalid: dict[str, str] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
+
+    def in_input_order(self, fetched: list[RepoResult]) -> list[RepoResult]:
+        """One result per distinct name as given: `fetched` for the valid names (in any
+        order), an invalid-name result for the others; a name given twice appears once."""
+        by_name = {result.repo.lower(): result for result in fetched}
+        invalid = dict(self.invalid)
+        results = []
+        for raw in map(str, self.given):
+            if raw in invalid:
+                results.append(RepoResult.invalid(raw, invalid.pop(raw)))
+            elif raw.strip().lower() in by_name:
+                results.append(by_name.pop(raw.strip().lower()))
+        return results
 
 
 def parse_repo_names(names: list[str]) -> ParsedNames:
@@ -58,7 +73,7 @@ def parse_repo_names(names: list[str]) -> ParsedNames:
 
     Duplicates (compared case-insensitively, as GitHub does) are kept once.
     """
-    parsed = ParsedNames()
+    parsed = ParsedNames(given=list(names))
     seen: set[str] = set()
     for raw in names:
         problem = name_problem(raw)

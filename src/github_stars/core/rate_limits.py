@@ -1,10 +1,10 @@
-"""The global concurrency limit the finished pipeline uses as a GitHub rate limit.
+"""Global concurrency limits used as GitHub rate limits, and the batched slot taker.
 
-Lessons 03-04 use the seed tutorial's limit `github-api`, one slot per request, created with
-`prefect gcl create github-api --limit 60 --slot-decay-per-second 0.016`. The finished
-pipeline counts each request as `SLOT_UNITS` slots on a limit of its own,
-`config.rate_limit_name()`, which it creates or updates for the API it talks to at the start of
-each run (`ensure_rate_limit`). Why slot units: the appendix notebook "Under the hood".
+The lessons' steps up to lesson 08 use the seed tutorial's limit `github-api`, one slot per
+request, created with `prefect gcl create github-api --limit 60 --slot-decay-per-second 0.016`.
+From lesson 09 on, the pipeline counts each request as `SLOT_UNITS` slots on a limit of its
+own (`Settings.rate_limit_name`), which a run creates or updates for its budget before it
+takes the first slot (`SlotBatcher`). Why slot units: the appendix notebook "Under the hood".
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from prefect import get_client
 from prefect.concurrency.sync import rate_limit
 from prefect.exceptions import ObjectAlreadyExists
 
-from github_stars import config
+from github_stars.settings import RateBudget
 
 # Slots per request on the finished pipeline's limit (see `in_slot_units`).
 SLOT_UNITS = 100
 
 
-def in_slot_units(budget: config.RateBudget, units: int = SLOT_UNITS) -> config.RateBudget:
+def in_slot_units(budget: RateBudget, units: int = SLOT_UNITS) -> RateBudget:
     """The same budget counted in `units` slots per request: limit and decay times `units`.
 
     Prefect decays slots in whole units (`floor(decay * seconds since the last update)`), and
@@ -33,10 +33,10 @@ def in_slot_units(budget: config.RateBudget, units: int = SLOT_UNITS) -> config.
     """
     if units < 1:
         raise ValueError(f"units must be a positive whole number, got {units}")
-    return config.RateBudget(budget.limit * units, budget.per_second * units)
+    return RateBudget(budget.limit * units, budget.per_second * units)
 
 
-def ensure_rate_limit(name: str, budget: config.RateBudget) -> config.RateBudget:
+def ensure_rate_limit(name: str, budget: RateBudget) -> RateBudget:
     """Create or update the global concurrency limit `name` (idempotent; safe when runs race).
 
     The code equivalent of `prefect gcl create NAME --limit L --slot-decay-per-second D`,
@@ -49,11 +49,6 @@ def ensure_rate_limit(name: str, budget: config.RateBudget) -> config.RateBudget
         except ObjectAlreadyExists:  # another run created it between our read and create
             client.upsert_global_concurrency_limit_by_name(name, budget.limit, budget.per_second)
     return budget
-
-
-def ensure_pipeline_rate_limit() -> config.RateBudget:
-    """The finished pipeline's limit for the configured API's budget, in slot units."""
-    return ensure_rate_limit(config.rate_limit_name(), in_slot_units(config.rate_budget()))
 
 
 # How many requests' slots one server round trip may take for the threads waiting in a
@@ -73,7 +68,7 @@ class RefillEstimate:
     and then the server's refusal (Prefect waits as told) keeps the budget.
     """
 
-    def __init__(self, budget: config.RateBudget) -> None:
+    def __init__(self, budget: RateBudget) -> None:
         self.budget = budget
         self._free = float(budget.limit)
         self._at = time.monotonic()
@@ -118,19 +113,16 @@ class SlotBatcher:
     refill (Prefect's `Retry-After` for a rate limit), not just the part still missing.
     """
 
-    def __init__(self, name: str, units: int = SLOT_UNITS) -> None:
+    def __init__(self, name: str, budget: RateBudget, units: int = SLOT_UNITS) -> None:
         self.name = name
+        self.budget = budget
         self.units = units
         self._cond = threading.Condition()
         self._waiting = 0  # threads inside take() that have no slot yet
         self._granted = 0  # requests' slots granted by the server, not yet handed out
         self._asking = False
-        self._estimate: RefillEstimate | None = None
-
-    def _refill_estimate(self, budget: config.RateBudget) -> RefillEstimate:
-        if self._estimate is None or self._estimate.budget != budget:
-            self._estimate = RefillEstimate(budget)
-        return self._estimate
+        self._estimate = RefillEstimate(budget)
+        self._limit_ready = False
 
     def take(self) -> None:
         """Block until one request's slots are this thread's."""
@@ -141,7 +133,7 @@ class SlotBatcher:
                     self._cond.wait()
                     continue
                 self._asking = True
-                budget = config.rate_budget()
+                budget = self.budget
                 batch = max(
                     1,
                     min(
@@ -151,10 +143,13 @@ class SlotBatcher:
                         int(budget.per_second * BATCH_SECONDS),
                     ),
                 )
-                estimate = self._refill_estimate(budget)
+                estimate = self._estimate
                 got = 0
                 self._cond.release()
                 try:
+                    if not self._limit_ready:  # once per process and run, before the first slot
+                        ensure_rate_limit(self.name, in_slot_units(budget, self.units))
+                        self._limit_ready = True
                     time.sleep(estimate.seconds_until(batch))
                     asked_at = time.monotonic()
                     rate_limit(self.name, occupy=batch * self.units)
@@ -169,16 +164,3 @@ class SlotBatcher:
                     self._cond.notify_all()
             self._granted -= 1
             self._waiting -= 1
-
-
-_batchers: dict[str, SlotBatcher] = {}
-_batchers_lock = threading.Lock()
-
-
-def take_request_slot(name: str | None = None) -> None:
-    """Take one request's slots (`SLOT_UNITS`) on the limit `name` (default: the pipeline's,
-    `config.rate_limit_name()`), batched per process."""
-    name = name or config.rate_limit_name()
-    with _batchers_lock:
-        batcher = _batchers.setdefault(name, SlotBatcher(name))
-    batcher.take()

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from github_stars.pipeline import RepoResult
+from github_stars.core import RepoResult
 
 COLUMNS = ["repo", "stars", "forks", "watchers", "language", "created_at", "error", "cached"]
 

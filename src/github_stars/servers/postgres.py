@@ -12,7 +12,7 @@ as root the cluster belongs to an unprivileged user (`postgres`, which the Debia
 creates; `GITHUB_STARS_POSTGRES_USER` names another). Start-up is bounded; `stop()` shuts
 the server down (fast mode) and removes the directory.
 
-`python -m github_stars.lab.postgres [COMMAND ...]` starts a cluster and a Prefect server on
+`python -m github_stars.servers.postgres [COMMAND ...]` starts a cluster and a Prefect server on
 it, then runs COMMAND with `PREFECT_API_URL` set (or waits for Ctrl-C), and removes both.
 """
 
@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from github_stars.lab.processes import stop_process
+from github_stars.servers.processes import stop_process
+from github_stars.settings import postgres_user, process_environment
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -85,7 +86,7 @@ def os_user() -> pwd.struct_passwd | None:
     """The unprivileged OS user to run PostgreSQL as when we are root (None: run as us)."""
     if os.geteuid() != 0:
         return None
-    name = os.environ.get("GITHUB_STARS_POSTGRES_USER", "postgres")
+    name = postgres_user()
     try:
         return pwd.getpwnam(name)
     except KeyError:
@@ -166,7 +167,9 @@ class PostgresCluster:
             "user": self._user.pw_uid,
             "group": self._user.pw_gid,
             "extra_groups": [],
-            "env": {**os.environ, "HOME": str(self.root), "USER": self._user.pw_name},
+            "env": process_environment(
+                {"HOME": str(self.root), "USER": self._user.pw_name}, prefect=False
+            ),
         }
 
     def _create(self) -> None:
@@ -308,8 +311,8 @@ class PostgresCluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m github_stars.lab.postgres [COMMAND ...]` (see the module's docstring)."""
-    from github_stars.lab.prefect_server import PrefectServer
+    """`python -m github_stars.servers.postgres [COMMAND ...]` (see the module's docstring)."""
+    from github_stars.servers.prefect import PrefectServer
 
     command = list(sys.argv[1:] if argv is None else argv)
     with PostgresCluster() as cluster, PrefectServer(database_url=cluster.url) as server:
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if command:
-            env = {**os.environ, "PREFECT_API_URL": server.api_url}
+            env = process_environment({"PREFECT_API_URL": server.api_url})
             return subprocess.run(command, env=env).returncode
         print("Ctrl-C stops both and removes the database.", file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):

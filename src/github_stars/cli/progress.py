@@ -1,6 +1,7 @@
 """What a CLI run shows on stderr: a rich progress display and a one-screen summary.
 
-`RunProgress` is a `pipeline.RunObserver`: counts done, failed and cached repositories, the
+`RunRecorder` is a `core.RunObserver` that keeps the run's API, for its request counts.
+`RunProgress` is one with a display: counts done, failed and cached repositories, the
 rate, and an ETA no shorter than the rate budget allows (`budget_floor`: 2,787 requests at 60
 an hour take days, whatever the rate so far). On a terminal it is a live bar; otherwise (a log
 file) a status line every `PLAIN_EVERY` seconds and the final state.
@@ -25,8 +26,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from github_stars.config import RateBudget
-from github_stars.pipeline import RepoResult
+from github_stars.core import GitHubApi, RepoResult, RequestCounts
+from github_stars.core.client import RequestCounter
+from github_stars.settings import RateBudget
 
 SHOW_ABOVE = 10  # runs with more repositories than this get a progress display
 PLAIN_EVERY = 30.0  # seconds between status lines when stderr is not a terminal
@@ -104,31 +106,58 @@ class _EtaColumn(ProgressColumn):
         )
 
 
-class RunProgress:
-    """Progress of `show_stars` runs on stderr (a `pipeline.RunObserver`)."""
+class RunRecorder:
+    """A `core.RunObserver` that keeps the run's API, for what the run sent."""
+
+    def __init__(self) -> None:
+        self.api: GitHubApi | None = None
+        self._counter: RequestCounter | None = None
+
+    def opened(self, api: GitHubApi) -> None:
+        self.api = api
+        self._counter = api.resources.counter  # kept: the run closes its API when it ends
+
+    def finished(self, result: RepoResult) -> None:
+        pass
+
+    def request_counts(self) -> RequestCounts:
+        """What the run sent from this process (nothing before the run opened its API)."""
+        return self._counter.snapshot() if self._counter is not None else RequestCounts()
+
+    def __enter__(self) -> RunRecorder:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        pass
+
+
+class RunProgress(RunRecorder):
+    """Progress of a `show_stars` run of `total` repositories on stderr."""
 
     def __init__(
         self,
+        total: int,
         budget: RateBudget,
-        requests_sent: Callable[[], int],
         console: Console | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.budget = budget
-        self.requests_sent = requests_sent
         self.console = console or Console(stderr=True)
         self.clock = clock
-        self.counts: Counter[str] = Counter()
+        self.tally: Counter[str] = Counter()
         self.total = 0
         self._start = self._last_line = clock()
         self._window = (self._start, 0)  # (time, done) where the current rate window began
         self._progress: Progress | None = None
         self._task_id = None
+        self._start_display(total)
 
-    # --- RunObserver ---------------------------------------------------------------------
-    def started(self, total: int) -> None:
-        self.total += total
-        if self._progress is None and self.total > SHOW_ABOVE:
+    def _start_display(self, total: int) -> None:
+        self.total = total
+        if self.total > SHOW_ABOVE:
             self._progress = Progress(
                 TextColumn("[bold]stars[/]"),
                 BarColumn(),
@@ -148,12 +177,12 @@ class RunProgress:
             self._progress.start()
 
     def finished(self, result: RepoResult) -> None:
-        self.counts["done"] += 1
-        self.counts["ok" if result.ok else "failed"] += 1
-        self.counts["cached"] += result.cached
+        self.tally["done"] += 1
+        self.tally["ok" if result.ok else "failed"] += 1
+        self.tally["cached"] += result.cached
         if self._progress is None:
             return
-        self._progress.update(self._task_id, completed=self.counts["done"], **self._fields())
+        self._progress.update(self._task_id, completed=self.tally["done"], **self._fields())
         now = self.clock()
         if not self.console.is_terminal and now - self._last_line >= PLAIN_EVERY:
             self._last_line = now
@@ -161,22 +190,23 @@ class RunProgress:
 
     # --- what it shows -------------------------------------------------------------------
     def _fields(self) -> dict[str, int]:
-        return {name: self.counts[name] for name in ("ok", "failed", "cached")}
+        return {name: self.tally[name] for name in ("ok", "failed", "cached")}
 
     def eta(self, rate: float | None) -> float | None:
-        left = max(0, self.total - self.counts["done"])
-        return estimate(left, rate, self.budget, self.requests_sent(), self.clock() - self._start)
+        left = max(0, self.total - self.tally["done"])
+        sent = self.request_counts().requests
+        return estimate(left, rate, self.budget, sent, self.clock() - self._start)
 
     def status(self) -> str:
         """One plain line: done of total, ok/failed/cached, recent rate, ETA."""
-        now, done = self.clock(), self.counts["done"]
+        now, done = self.clock(), self.tally["done"]
         since, done_then = self._window
         rate = (done - done_then) / (now - since) if now > since else 0.0
         self._window = (now, done)  # the next line's rate: what happened since this one
         eta = self.eta(rate)
         return (
-            f"{done:,}/{self.total:,} done: ok {self.counts['ok']:,}, "
-            f"failed {self.counts['failed']:,}, cached {self.counts['cached']:,}; "
+            f"{done:,}/{self.total:,} done: ok {self.tally['ok']:,}, "
+            f"failed {self.tally['failed']:,}, cached {self.tally['cached']:,}; "
             f"{rate:.1f}/s; " + (f"ETA {duration(eta)}" if eta is not None else "ETA -")
         )
 

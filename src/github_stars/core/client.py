@@ -1,13 +1,12 @@
-"""The one place that talks to the GitHub REST API.
+"""Requests to the GitHub REST API and what their answers mean.
 
 `fetch_repo` makes one request and turns every outcome into data or a typed error;
-`rate_limit_wait` reads how long GitHub asks a refused client to wait; `REQUESTS` counts what
-was sent. With the HTTP cache on (`http_cache`), each request revalidates a stored answer.
+`rate_limit_wait` reads how long GitHub asks a refused client to wait; `RequestCounter` counts
+what a run sent. With the HTTP cache on (`http_cache`), each request revalidates a stored answer.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 import time
@@ -17,39 +16,33 @@ from typing import Any
 
 import httpx
 
-from github_stars import config, http_cache
-from github_stars.errors import (
+from github_stars.core import http_cache
+from github_stars.core.errors import (
     BadResponse,
     RateLimited,
     RepoNotFound,
     TransientError,
     UnexpectedStatus,
 )
-from github_stars.repo_names import validate_repo_name
+from github_stars.core.names import validate_repo_name
+from github_stars.settings import USER_AGENT, Settings
 
 
-def request_headers() -> dict[str, str]:
-    """Headers GitHub expects; adds `Authorization` only when `GITHUB_TOKEN` is set."""
+def request_headers(token: str | None) -> dict[str, str]:
+    """Headers GitHub expects; `Authorization` only with a token."""
     headers = {
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": "2022-11-28",
-        "User-Agent": config.USER_AGENT,
+        "User-Agent": USER_AGENT,
     }
-    token = config.github_token()
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers
 
 
-def default_timeout() -> httpx.Timeout:
-    """Request timeout from `GITHUB_STARS_TIMEOUT` (default 10 s; connecting at most 5 s)."""
-    seconds = config.request_timeout()
-    return httpx.Timeout(seconds, connect=min(seconds, 5.0))
-
-
 @dataclass
 class RequestCounts:
-    """What this process sent: requests, how many were answered 304, the rate-limit figures.
+    """What a run sent: requests, how many were answered 304, the rate-limit figures.
 
     `rate_remaining` is the lowest count seen in the newest window (`rate_reset`): concurrent
     responses arrive in any order, so the last one to arrive may carry an older count.
@@ -62,14 +55,19 @@ class RequestCounts:
     rate_reset: int | None = None
 
 
+COUNTED_PATHS = ("/repos/", "/repositories/")
+
+
 class RequestCounter:
-    """Thread-safe `RequestCounts`, fed by an httpx response hook on the pipeline's clients."""
+    """Thread-safe `RequestCounts`, fed by an httpx response hook on a run's client."""
 
     def __init__(self) -> None:
         self._counts = RequestCounts()
         self._lock = threading.Lock()
 
     def record(self, response: httpx.Response) -> None:
+        if not response.request.url.path.startswith(COUNTED_PATHS):
+            return  # e.g. `GET /rate_limit`, which GitHub does not count either
         caching = response.extensions.get("caching") or {}
         if caching.get("from_cache") and not caching.get("revalidated"):
             return  # answered without a request (never, as every request revalidates)
@@ -101,30 +99,21 @@ class RequestCounter:
         with self._lock:
             return RequestCounts(**vars(self._counts))
 
-    def reset(self) -> None:
-        with self._lock:
-            self._counts = RequestCounts()
-
-
-# Every request the pipeline's clients send in this process (the CLI's summary reads it).
-REQUESTS = RequestCounter()
-
 
 def make_http_client(
-    timeout: httpx.Timeout | None = None, cache: Path | None = None
+    settings: Settings, counter: RequestCounter | None = None, token: str | None = None
 ) -> httpx.Client:
-    """An httpx client for the configured API: explicit timeouts, follows 301 renames.
-
-    With `cache` (a folder), requests go through the HTTP cache there (`http_cache`).
-    """
-    headers = request_headers() | (http_cache.REVALIDATE if cache else {})
+    """An httpx client for `settings`' API: explicit timeouts, follows 301 renames, through the
+    HTTP cache when `settings.http_cache` names a folder. `token` is sent as a bearer token."""
+    cache = Path(settings.http_cache) if settings.http_cache else None
+    headers = request_headers(token) | (http_cache.REVALIDATE if cache else {})
     return httpx.Client(
-        base_url=config.api_base_url(),
+        base_url=settings.api_url,
         headers=headers,
-        timeout=timeout or default_timeout(),
+        timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 5.0)),
         follow_redirects=True,
         transport=http_cache.caching_transport(cache) if cache else None,
-        event_hooks={"response": [REQUESTS.record]},
+        event_hooks={"response": [counter.record] if counter else []},
     )
 
 
@@ -178,30 +167,9 @@ def parse_repo(response: httpx.Response, full_name: str) -> dict[str, Any]:
     return body
 
 
-@functools.lru_cache(maxsize=4)
-def _pooled_client(
-    base_url: str, token: str | None, timeout: float, cache: Path | None
-) -> httpx.Client:
-    # One pooled client per API, identity, timeout and cache folder, shared by all threads
-    # (httpx.Client is thread-safe). The token is part of the in-memory key only; it is never
-    # persisted.
-    return make_http_client(cache=cache)
-
-
-def shared_client() -> httpx.Client:
-    """The pooled client for the API, token, timeout and HTTP cache configured right now."""
-    return _pooled_client(
-        config.api_base_url(),
-        config.github_token(),
-        config.request_timeout(),
-        http_cache.active_dir(),
-    )
-
-
-def fetch_repo(full_name: str, http: httpx.Client | None = None) -> dict[str, Any]:
-    """One `GET /repos/{owner}/{repo}`: the repository JSON or a typed error."""
+def fetch_repo(http: httpx.Client, full_name: str) -> dict[str, Any]:
+    """One `GET /repos/{owner}/{repo}` with `http`: the repository JSON or a typed error."""
     name = validate_repo_name(full_name)
-    http = http or shared_client()
     try:
         response = http.get(f"/repos/{name}")
     except httpx.TimeoutException as exc:

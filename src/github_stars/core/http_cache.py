@@ -9,17 +9,13 @@ so one token's private answer is never served to another identity without the AP
 it. GitHub answers an authorized 304 without counting it against the primary rate limit.
 
 The `Authorization` header is never written: stored requests carry a placeholder instead.
-Where it lives: `GITHUB_STARS_HTTP_CACHE` (a folder; `off` disables it), else
-`$PREFECT_HOME/http-cache`. Only the CLI turns it on (`enable`); lessons and notebooks use
-plain requests, whose simulator faults a 304 would otherwise hide.
+Where it lives is a setting (`Settings.http_cache`, a folder; None turns it off). The command
+line turns it on; lessons use plain requests, whose simulator faults a 304 would otherwise hide.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +23,6 @@ import httpx
 from hishel import Entry, Headers, Request, Response, SqliteStorage
 from hishel.httpx import CacheTransport
 
-ENV = "GITHUB_STARS_HTTP_CACHE"
 DATABASE = "github-stars-http.db"
 # Entries unused this long are dropped; a revalidated entry starts a new period.
 IDLE_TTL = timedelta(days=30).total_seconds()
@@ -35,42 +30,6 @@ SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")
 REDACTED = "(not stored)"
 # Sent with every request: use a stored answer only after the server confirmed it (a 304).
 REVALIDATE = {"Cache-Control": "no-cache"}
-
-_enabled = False
-
-
-def cache_dir() -> Path | None:
-    """The cache folder: `GITHUB_STARS_HTTP_CACHE`, else `$PREFECT_HOME/http-cache`; None if off."""
-    value = os.environ.get(ENV, "").strip()
-    if value.lower() in {"off", "0", "false", "no"}:
-        return None
-    if value:
-        return Path(value).expanduser()
-    from prefect.settings import get_current_settings
-
-    return Path(get_current_settings().home).expanduser() / "http-cache"
-
-
-def enable(on: bool = True) -> None:
-    """Turn the HTTP cache on (or off) for the pipeline's requests in this process."""
-    global _enabled
-    _enabled = on
-
-
-@contextmanager
-def enabled() -> Iterator[Path | None]:
-    """Use the HTTP cache inside the block; yields its folder (None when turned off)."""
-    before = _enabled
-    enable(True)
-    try:
-        yield active_dir()
-    finally:
-        enable(before)
-
-
-def active_dir() -> Path | None:
-    """The folder requests are cached in right now, or None when the cache is not in use."""
-    return cache_dir() if _enabled else None
 
 
 class TokenFreeStorage(SqliteStorage):

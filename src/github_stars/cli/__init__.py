@@ -1,0 +1,33 @@
+"""The command line: `python -m github_stars [COMMAND] ...`, around the pipeline.
+
+| command | module | what it does |
+| --- | --- | --- |
+| (none) | `run` | run the finished pipeline once on the repositories given |
+| `serve` | `serve` | serve it as a deployment on a schedule, keeping a star history |
+| `history` | `history` | the star history: a table, top movers, CSV, a chart |
+| `server` | `server` | start, stop or ask about the lab's servers in the background |
+
+The flow and its task know nothing of this: arguments, progress, CSV/JSON and the Dask
+cluster stay here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {"serve": "serve", "history": "history", "server": "server"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the command named first, else run the pipeline once."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(f"github_stars.cli.{COMMANDS[argv[0]]}")
+        return module.main(argv[1:])
+    from github_stars.cli.run import main as run
+
+    return run(argv)
+
+
+__all__ = ["main"]

@@ -1,0 +1,45 @@
+"""Prefect's console output in a command-line run: per-run INFO lines off unless `-v`."""
+
+from __future__ import annotations
+
+import logging
+
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+class _HidePrefectLogs(logging.Filter):
+    """Drop flow/task-run records below `run_level` and other Prefect records below `level`."""
+
+    def __init__(self, run_level: int, level: int) -> None:
+        super().__init__()
+        self.run_level, self.level = run_level, level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(RUN_LOGGERS):
+            return record.levelno >= self.run_level
+        return not record.name.startswith("prefect") or record.levelno >= self.level
+
+
+def set_log_verbosity(verbose: bool, quiet: bool) -> None:
+    """Prefect's console output in this process only: per-run INFO lines off unless `verbose`;
+    with `quiet` no run lines at all and no other Prefect lines below ERROR.
+
+    A filter on the console handler, so a Prefect server still receives every log line.
+    """
+    if verbose:
+        for name in RUN_LOGGERS:
+            logger = logging.getLogger(name)
+            if logger.getEffectiveLevel() > logging.INFO:
+                logger.setLevel(logging.INFO)
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    hide = (
+        _HidePrefectLogs(logging.CRITICAL + 1, logging.ERROR)
+        if quiet
+        else _HidePrefectLogs(logging.WARNING, logging.NOTSET)
+    )
+    for logger in (logging.getLogger(), logging.getLogger("prefect")):
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.addFilter(hide)

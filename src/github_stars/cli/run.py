@@ -1,0 +1,203 @@
+"""`python -m github_stars [OWNER/REPO ...] [--from PATH]`: run the finished pipeline once.
+
+stdout: one line per repository, in input order (the result). stderr: which API and which
+Prefect server, a progress display for more than `progress.SHOW_ABOVE` repositories, Prefect's
+warnings and errors, and a one-screen summary. Exit codes: 0 all succeeded, 1 some failed (or
+bad lines in a `--from` list), 2 usage error (bad option, unreadable `--from` list).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from github_stars.cli.inputs import add_input_arguments, read_inputs
+from github_stars.settings import LIVE_API_URL, LabPlaces, Settings, read_token
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SHOWN_BAD_LINES = 50  # more bad lines are counted, not listed
+
+EPILOG = """\
+--from PATH reads one owner/repo per line (blank lines and # comments ignored), a CSV with a
+'repo' or 'full_name' column, or GitHub URLs (https://github.com/owner/repo[.git]); '-' reads
+standard input. Exit codes: 0 all succeeded, 1 some repositories failed or lines of a --from
+list were unusable, 2 usage error (bad option, unreadable --from list). Other commands:
+'serve' (run it on a schedule), 'history' (the star history), 'server' (a local Prefect
+server for fast runs); 'python -m github_stars COMMAND --help' says more.
+"""
+
+
+def add_api_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--live`, `--max-wait` and `--history`: what `run` and `serve` share."""
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help=f"use the real API at {LIVE_API_URL} (GITHUB_TOKEN if set)",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        metavar="SECONDS",
+        help="longest rate-limit wait to accept (default 60)",
+    )
+    parser.add_argument(
+        "--history",
+        metavar="PATH|URL",
+        help="keep one row per repository and day in this SQLite file or database URL "
+        "(postgresql+psycopg://user@host/db; the password from PGPASSWORD or ~/.pgpass)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m github_stars",
+        epilog=EPILOG,
+        description="Report GitHub star counts with a resilient Prefect pipeline. Without "
+        "GITHUB_API_URL it uses the bundled local GitHub API simulator (snapshot data).",
+    )
+    add_input_arguments(parser)
+    add_api_arguments(parser)
+    parser.add_argument("--csv", type=Path, metavar="PATH", help="write the results as CSV")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--chart", type=Path, metavar="PATH", help="write a PNG bar chart")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Prefect's log lines for every flow and task run (no progress)",
+    )
+    talk.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the results: no notice, progress or summary",
+    )
+    dask = parser.add_mutually_exclusive_group()
+    dask.add_argument(
+        "--dask-workers",
+        type=int,
+        metavar="N",
+        help="run the tasks on a local Dask cluster of N worker processes",
+    )
+    dask.add_argument(
+        "--dask-address",
+        metavar="ADDRESS",
+        help="run the tasks on the Dask scheduler at ADDRESS (tcp://HOST:PORT)",
+    )
+    return parser
+
+
+def run_settings(args: argparse.Namespace) -> Settings:
+    """The run's settings: the environment's, then the options (the edge of a CLI run)."""
+    settings = Settings.from_environment(live=args.live, http_cache=True)
+    if args.max_wait is not None:
+        settings = settings.with_changes(max_wait=args.max_wait)
+    return settings
+
+
+def history_location(parser: argparse.ArgumentParser, text: str | None) -> str | None:
+    """`--history` as the flow gets it: a database URL, or a file's absolute path. A URL
+    with a password is a usage error (it would be stored with the flow run's parameters)."""
+    if text is None:
+        return None
+    from github_stars.core.history import location_problem, resolve_location
+
+    problem = location_problem(text)
+    if problem:
+        parser.error(f"--history: {problem}")
+    return resolve_location(text)
+
+
+def say(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    inputs = read_inputs(parser, args)
+    history = history_location(parser, args.history)
+    problems = [str(p) for p in inputs.problems]
+    say(*problems[:SHOWN_BAD_LINES])
+    if len(problems) > SHOWN_BAD_LINES:
+        say(f"... and {len(problems) - SHOWN_BAD_LINES:,} more unusable lines")
+    if not inputs.names:
+        return EXIT_FAILED
+
+    from github_stars import pipeline
+    from github_stars.cli.api_choice import api_for_run
+    from github_stars.cli.logs import set_log_verbosity
+    from github_stars.cli.prefect_connection import prefect_for_run
+    from github_stars.cli.progress import RunProgress, RunRecorder, budget_notice, summary
+    from github_stars.core import observing
+
+    dask = args.dask_workers is not None or args.dask_address is not None
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        settings, api_notice = stack.enter_context(api_for_run(run_settings(args)))
+        prefect_notice = stack.enter_context(
+            prefect_for_run(LabPlaces.from_environment(), shared=dask)
+        )
+        set_log_verbosity(args.verbose, args.quiet)
+        if not args.quiet:
+            say(api_notice, prefect_notice)
+            warning = budget_notice(len(inputs.names), settings.budget, bool(read_token()))
+            if warning:
+                say(warning)
+        show = not (args.quiet or args.verbose)
+        watcher = RunProgress(len(inputs.names), settings.budget) if show else RunRecorder()
+        stack.enter_context(watcher)
+        stack.enter_context(observing(watcher))
+        flow = pipeline.show_stars
+        if dask:
+            from github_stars.cli.scale_out import dask_cluster
+
+            address = stack.enter_context(dask_cluster(args.dask_workers, args.dask_address))
+            flow = pipeline.on_dask(address)
+            settings = settings.with_changes(share_pause=True)
+        results = flow(inputs.names, settings, history=history)
+    wall = time.perf_counter() - started
+    for result in results:
+        print(result.line(), flush=True)
+    api = watcher.api.identity if watcher.api else settings.api_url
+    outputs = save_outputs(results, args, api)
+    if history:
+        outputs.append(f"history: {args.history}")
+    if not args.quiet:
+        counts = watcher.request_counts()
+        say(
+            *summary(
+                results,
+                wall=wall,
+                requests=counts.requests,
+                not_modified=counts.not_modified,
+                rate_left=(counts.rate_remaining, counts.rate_limit),
+                bad_lines=len(problems),
+                outputs=outputs,
+            )
+        )
+    failed = problems or any(not r.ok for r in results)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def save_outputs(results: list, args: argparse.Namespace, api: str) -> list[str]:
+    """Write `--csv`, `--chart` and `--json`; what was written, as `CSV: path` etc."""
+    written = []
+    if args.csv or args.chart:
+        from github_stars.reports.results import save_results
+
+        save_results(results, args.csv, args.chart)
+        written += [
+            f"{kind}: {path}" for kind, path in (("CSV", args.csv), ("chart", args.chart)) if path
+        ]
+    if args.json:
+        from github_stars.reports.results import save_json
+
+        save_json(results, args.json, api)
+        written.append(f"JSON: {args.json}")
+    return written

@@ -1,0 +1,54 @@
+"""The pipeline core: what the lessons' steps and the command line both import.
+
+It never imports the command line (`github_stars.cli`) or the lab (`github_stars.lab`).
+"""
+
+from github_stars.core.api import GitHubApi
+from github_stars.core.caching import ANSWERING_API
+from github_stars.core.client import RequestCounts
+from github_stars.core.errors import (
+    BadResponse,
+    GitHubStarsError,
+    InvalidRepoName,
+    RateLimited,
+    RateLimitWaitTooLong,
+    RepoNotFound,
+    TransientError,
+    UnexpectedStatus,
+)
+from github_stars.core.history import StarHistory, StarRecord, open_history
+from github_stars.core.names import ParsedNames, parse_repo_names, validate_repo_name
+from github_stars.core.observers import RunObserver, notify, observing
+from github_stars.core.rate_limits import ensure_rate_limit
+from github_stars.core.results import RepoResult
+from github_stars.core.retrying import retry_if_transient
+from github_stars.settings import DEFAULT_REPOS, RateBudget, Settings
+
+__all__ = [
+    "ANSWERING_API",
+    "DEFAULT_REPOS",
+    "BadResponse",
+    "GitHubApi",
+    "GitHubStarsError",
+    "InvalidRepoName",
+    "ParsedNames",
+    "RateBudget",
+    "RateLimitWaitTooLong",
+    "RateLimited",
+    "RepoNotFound",
+    "RepoResult",
+    "RequestCounts",
+    "RunObserver",
+    "Settings",
+    "StarHistory",
+    "StarRecord",
+    "TransientError",
+    "UnexpectedStatus",
+    "ensure_rate_limit",
+    "notify",
+    "observing",
+    "open_history",
+    "parse_repo_names",
+    "retry_if_transient",
+    "validate_repo_name",
+]

@@ -1,0 +1,166 @@
+"""`GitHubApi`: the API one run talks to, as a value its tasks receive.
+
+    with GitHubApi.open(settings) as api:          # in the flow: one per run
+        fetch_stats.map(names, api=unmapped(api))  # ... and every task gets it
+
+A `GitHubApi` is frozen: the run's `Settings`, the identity its answers are cached under, and
+the run's id. It pickles as it is, so Dask sends it with every task. What a run needs in each
+process it reaches, the HTTP client, the request counter, GitHub's pause and the rate-limit
+slot taker, is built there the first time a task asks (`RunResources`) and kept in that
+process's `_RESOURCES`, a cache keyed by the run's id; `close()` drops the run's entry.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+from prefect import get_client
+
+from github_stars.core.client import RequestCounter, RequestCounts, fetch_repo, make_http_client
+from github_stars.core.errors import RateLimited
+from github_stars.core.observers import notify_opened
+from github_stars.core.pause import ApiPause, PrefectVariablePauses, variable_name
+from github_stars.core.rate_limits import SlotBatcher
+from github_stars.settings import USER_AGENT, Settings, read_token
+
+SIMULATOR_SERVICE = "github-stars-simulator"
+
+
+def api_identity(settings: Settings) -> str:
+    """The API as cache keys see it: its URL, or `github-stars-simulator@DATE` for the simulator.
+
+    A server is the bundled simulator when it says so: its `/_simulator/health` answers
+    `service: github-stars-simulator` and a snapshot date. Every such simulator, on any port,
+    serves the same snapshot, so they share one identity (and cached results); any other
+    server is known by its URL. The real API is never asked.
+    """
+    if settings.live:
+        return settings.api_url
+    try:
+        reply = httpx.get(
+            f"{settings.api_url}/_simulator/health",
+            timeout=min(2.0, settings.timeout or 2.0),
+            headers={"User-Agent": USER_AGENT},
+        )  # never the token
+        health = reply.json() if reply.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return settings.api_url
+    snapshot = health.get("snapshot_date") if isinstance(health, dict) else None
+    if health.get("service") == SIMULATOR_SERVICE and isinstance(snapshot, str) and snapshot:
+        return f"{SIMULATOR_SERVICE}@{snapshot}"
+    return settings.api_url
+
+
+class RunResources:
+    """One run's HTTP client, request counter, pause and slot taker, in one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        token = read_token()  # read here, where the requests are made; never stored elsewhere
+        self.counter = RequestCounter()
+        self.http = make_http_client(settings, self.counter, token)
+        self._prefect = get_client(sync_client=True) if settings.share_pause else None
+        store = None
+        if self._prefect is not None:
+            self._prefect.__enter__()
+            store = PrefectVariablePauses(self._prefect, variable_name(settings.api_url, token))
+        self.pause = ApiPause(settings.max_wait, store)
+        self.slots = SlotBatcher(settings.rate_limit_name, settings.budget)
+
+    def close(self) -> None:
+        self.http.close()
+        if self._prefect is not None:
+            self._prefect.__exit__(None, None, None)
+
+
+# The resources of the runs this process takes part in, by run id (a cache: a worker process
+# never hears when a run ends, so the oldest entries go once there are more than `KEPT_RUNS`).
+KEPT_RUNS = 8
+_RESOURCES: OrderedDict[str, RunResources] = OrderedDict()
+_RESOURCES_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class GitHubApi:
+    """The API a run talks to: its settings, its identity for cache keys, the run's id."""
+
+    settings: Settings
+    identity: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def open(cls, settings: Settings) -> GitHubApi:
+        """The API of a new run (asks a simulator who it is, once: see `api_identity`); the
+        run's observer, if its caller set one (`observing`), learns of it."""
+        api = cls(settings, api_identity(settings))
+        notify_opened(api)
+        return api
+
+    # --- the run's resources in this process ----------------------------------------------
+    @property
+    def resources(self) -> RunResources:
+        with _RESOURCES_LOCK:
+            found = _RESOURCES.get(self.run_id)
+            if found is None:
+                found = _RESOURCES[self.run_id] = RunResources(self.settings)
+                while len(_RESOURCES) > KEPT_RUNS:
+                    _RESOURCES.popitem(last=False)[1].close()
+            return found
+
+    def close(self) -> None:
+        """Close the run's HTTP client in this process and forget its resources."""
+        with _RESOURCES_LOCK:
+            found = _RESOURCES.pop(self.run_id, None)
+        if found is not None:
+            found.close()
+
+    def __enter__(self) -> GitHubApi:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- what tasks do with it ---------------------------------------------------------------
+    def get_repo(self, full_name: str) -> dict[str, Any]:
+        """`GET /repos/{owner}/{repo}`: the repository's JSON, or a typed error
+        (`RepoNotFound`, `RateLimited`, `TransientError`, ...)."""
+        return fetch_repo(self.resources.http, full_name)
+
+    def wait_out_pause(self, github_repo: str) -> None:
+        """Wait until no pause GitHub asked this run for holds (`RateLimitWaitTooLong` if it
+        is longer than `settings.max_wait`)."""
+        self.resources.pause.wait_out(github_repo)
+
+    def pause(self, refusal: RateLimited) -> None:
+        """Pause every request of this run as GitHub's `refusal` asks."""
+        self.resources.pause.honour(refusal)
+
+    def take_request_slot(self) -> None:
+        """Take one request's slots of the run's rate limit (batched per process)."""
+        self.resources.slots.take()
+
+    def counts(self) -> RequestCounts:
+        """What this run sent from this process so far."""
+        return self.resources.counter.snapshot()
+
+    def now(self) -> datetime:
+        """The API's clock: the `Date` of its answer to `GET /rate_limit` (a request GitHub
+        does not count against the rate limit), in UTC."""
+        response = self.resources.http.get("/rate_limit")
+        stamp = response.headers.get("Date")
+        if not stamp:
+            raise RuntimeError(f"{self.settings.api_url} answered without a Date header")
+        return parsedate_to_datetime(stamp).astimezone(UTC)
+
+    def today(self) -> date:
+        """The API's date (UTC), whatever this machine's time zone."""
+        return self.now().date()

@@ -1,0 +1,400 @@
+"""The star history store (`github_stars.core.history`) and its report (`reports.history`):
+one row per repository and day, no duplicates on re-runs, nothing lost when a writer is
+killed, gaps never zeros; on SQLite and on a throw-away PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import math
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from github_stars.reports import history as report
+from github_stars.core import history as history_module
+from github_stars.core.history import StarHistory, StarRecord, database_url
+
+try:  # the throw-away cluster helper (moving from `lab` to `servers`)
+    from github_stars.servers.postgres import SUPERUSER, PostgresCluster, postgres_available
+except ImportError:
+    from github_stars.lab.postgres import SUPERUSER, PostgresCluster, postgres_available
+
+UNAVAILABLE = postgres_available()
+needs_postgres = pytest.mark.skipif(
+    UNAVAILABLE is not None, reason=f"PostgreSQL is not available here: {UNAVAILABLE}"
+)
+pytestmark = pytest.mark.timeout(120)
+
+API = "github-stars-simulator@2026-01-24"
+T0 = dt.datetime(2026, 1, 24, 6, 0, tzinfo=dt.UTC)
+DAY1, DAY2, DAY3 = dt.date(2026, 1, 22), dt.date(2026, 1, 23), dt.date(2026, 1, 24)
+REPOS = ["PrefectHQ/prefect", "pandas-dev/pandas", "numpy/numpy"]
+PROCESS_TIMEOUT = 60.0
+
+
+def star(day: dt.date, repo: str, stars: int, fetched_at: dt.datetime = T0) -> StarRecord:
+    return StarRecord(day, repo, stars, stars // 10, None, fetched_at, API)
+
+
+# --- locations ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One cluster for every PostgreSQL test of this module (its start costs seconds)."""
+    with PostgresCluster(database="history", start_timeout=60) as cluster:
+        yield cluster
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+def postgres_location(postgres_cluster, monkeypatch, tmp_path) -> str:
+    """A new database's URL without password; the password in PGPASSWORD only."""
+    name = f"history_{next(_database_numbers)}"
+    postgres_cluster.psql(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("PGPASSWORD", postgres_cluster.password)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{postgres_cluster.port}/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=needs_postgres)])
+def location(request, tmp_path) -> str:
+    """Where a test's history lives: a new SQLite file (in folders yet to be created) or a
+    new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "new" / "folders" / "history.db")
+    return request.getfixturevalue("postgres_location")
+
+
+def record_day(history: StarHistory, day: dt.date, stars: dict[str, int], **kwargs) -> None:
+    for repo, count in stars.items():
+        history.record(star(day, repo, count), **kwargs)
+
+
+# --- idempotence and gaps ----------------------------------------------------------------
+def test_recording_a_day_twice_keeps_one_row_per_repository(location) -> None:
+    later = T0 + dt.timedelta(hours=1)
+    with StarHistory.open(location) as history:
+        record_day(history, DAY1, dict(zip(REPOS, [100, 200, 300], strict=True)))
+        assert history.count() == 3
+        history.record(star(DAY1, "prefecthq/PREFECT", 101, later))  # replace=True
+        record_day(history, DAY1, {"numpy/numpy": 999}, replace=False)
+        assert history.count() == 3 and history.days() == [DAY1]
+        rows = {r.repo.lower(): r for r in history.records()}
+    assert rows["prefecthq/prefect"] == star(DAY1, "prefecthq/PREFECT", 101, later)
+    assert rows["numpy/numpy"] == star(DAY1, "numpy/numpy", 300)  # the first fetch is kept
+    assert rows["pandas-dev/pandas"].fetched_at.tzinfo is not None
+
+
+def test_replace_false_keeps_the_first_fetch(location) -> None:
+    with StarHistory.open(location) as history:
+        history.record(star(DAY1, "numpy/numpy", 300), replace=False)
+        history.record(star(DAY1, "numpy/numpy", 300, T0 + dt.timedelta(hours=5)), replace=False)
+        history.record(star(DAY2, "numpy/numpy", 310), replace=False)
+        assert history.records() == [star(DAY1, "numpy/numpy", 300), star(DAY2, "numpy/numpy", 310)]
+
+
+def test_a_missing_repository_is_a_gap_never_a_zero(location) -> None:
+    with StarHistory.open(location) as history:
+        record_day(history, DAY1, dict(zip(REPOS, [100, 200, 300], strict=True)))
+        record_day(history, DAY2, {"PrefectHQ/prefect": 110, "numpy/numpy": 310})  # pandas failed
+        record_day(history, DAY3, dict(zip(REPOS, [120, 220, 320], strict=True)))
+        assert history.count() == 8
+        assert history.days() == [DAY1, DAY2, DAY3]
+        frame = history.frame()
+    assert list(frame.columns) == ["day", "repo", "stars", "forks", "watchers", "fetched_at", "api"]
+    day2 = frame[frame["day"] == pd.Timestamp(DAY2)]
+    assert sorted(day2["repo"]) == ["PrefectHQ/prefect", "numpy/numpy"]
+    assert (frame["stars"] > 0).all()
+    table = report.stars_by_day(frame)
+    assert math.isnan(table.loc[pd.Timestamp(DAY2), "pandas-dev/pandas"])
+    assert table.loc[pd.Timestamp(DAY3), "pandas-dev/pandas"] == 220
+
+
+def test_open_creates_the_file_and_reopens_it(tmp_path) -> None:
+    path = tmp_path / "a" / "b" / "history.db"
+    with StarHistory.open(path) as history:
+        history.record(star(DAY1, "numpy/numpy", 300))
+    assert path.exists()
+    with StarHistory.open(f"sqlite:///{path}") as again:
+        assert again.records() == [star(DAY1, "numpy/numpy", 300)]
+        assert "history.db" in repr(again)
+    empty = StarHistory.open(tmp_path / "empty.db")
+    assert empty.count() == 0 and empty.records() == [] and empty.days() == []
+    assert list(empty.frame().columns) == list(report.COLUMNS)
+    empty.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"stars": True}, TypeError),
+        ({"stars": 1.0}, TypeError),
+        ({"stars": None}, TypeError),
+        ({"stars": -1}, ValueError),
+        ({"forks": -2}, ValueError),
+        ({"day": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}, TypeError),
+        ({"fetched_at": dt.datetime(2026, 1, 1)}, ValueError),
+        ({"repo": "no-slash"}, ValueError),
+        ({"api": ""}, ValueError),
+    ],
+)
+def test_only_a_success_makes_a_record(change, error) -> None:
+    fields = {"day": DAY1, "repo": "a/b", "stars": 1, "forks": None, "watchers": None}
+    with pytest.raises(error):
+        StarRecord(**{**fields, "fetched_at": T0, "api": API, **change})
+
+
+def test_record_takes_only_star_records(tmp_path) -> None:
+    with StarHistory.open(tmp_path / "h.db") as history:
+        with pytest.raises(TypeError):
+            history.record({"day": DAY1, "repo": "a/b", "stars": 1})
+        assert history.count() == 0
+
+
+# --- passwords ---------------------------------------------------------------------------
+SECRET = "Sup3r-s3cret-pw"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:5432/db",
+        f"postgresql://postgres:{SECRET}@db.example:5432/db",
+        f"postgresql+psycopg://postgres@127.0.0.1:5432/db?password={SECRET}",
+    ],
+)
+def test_a_url_with_a_password_is_refused_without_showing_it(url) -> None:
+    with pytest.raises(ValueError, match="PGPASSWORD") as refused:
+        StarHistory.open(url)
+    assert SECRET not in str(refused.value) and SECRET not in repr(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__context__ is None
+
+
+def test_a_malformed_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValueError) as refused:
+        StarHistory.open(f"postgresql+psycopg://u:{SECRET}@[bad")
+    assert SECRET not in str(refused.value) and refused.value.__cause__ is None
+
+
+def test_urls_get_the_psycopg_driver() -> None:
+    assert database_url("postgresql://me@h:5/db").drivername == "postgresql+psycopg"
+    assert database_url("sqlite:///x.db").drivername == "sqlite"
+    with pytest.raises(ValueError, match="unsupported"):
+        database_url("mysql://me@h/db")
+
+
+@needs_postgres
+def test_postgres_password_comes_from_the_environment_only(
+    postgres_cluster, postgres_location, monkeypatch
+) -> None:
+    password = postgres_cluster.password
+    with pytest.raises(ValueError, match="PGPASSWORD") as refused:
+        StarHistory.open(postgres_cluster.url)  # the cluster's own URL holds the password
+    assert password not in str(refused.value)
+    with StarHistory.open(postgres_location) as history:
+        assert password not in repr(history) and "postgresql+psycopg" in repr(history)
+    monkeypatch.delenv("PGPASSWORD")
+    with pytest.raises(Exception, match="password") as no_password:  # noqa: B017
+        StarHistory.open(postgres_location)
+    assert password not in str(no_password.value)
+
+
+# --- processes: kill safety and concurrent writers -------------------------------------
+# The writer loads history.py on its own: the package `github_stars.core` imports Prefect,
+# which costs seconds per process.
+WRITER = """
+import datetime as dt, importlib.util, sys, time
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("star_history_alone", sys.argv[1])
+store = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(store)
+location, day, count, delay, markers, go = sys.argv[2:8]
+reverse = sys.argv[8] == "reverse"
+day, count, delay = dt.date.fromisoformat(day), int(count), float(delay)
+while go != "-" and not Path(go).exists():
+    time.sleep(0.005)
+with store.StarHistory.open(location) as history:
+    numbers = range(count - 1, -1, -1) if reverse else range(count)
+    for i in numbers:
+        now = dt.datetime.now(dt.UTC)
+        history.record(store.StarRecord(day, f"owner{i}/Repo{i}", 1000 + i, i, i, now, "test"))
+        if markers != "-":
+            (Path(markers) / str(i)).touch()  # after the commit returned: row i is written
+        time.sleep(delay)
+"""
+
+
+@contextlib.contextmanager
+def writer(location: str, count: int, delay: float = 0.0, markers="-", go="-", order="forward"):
+    """A process recording `count` rows of DAY1; killed on exit if still running."""
+    args = [history_module.__file__, location, DAY1.isoformat(), str(count), str(delay)]
+    args += [str(markers), str(go), order]
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=PROCESS_TIMEOUT)
+
+
+def writer_row(i: int) -> StarRecord:
+    """The writer's row `i` (as WRITER makes it)."""
+    return StarRecord(DAY1, f"owner{i}/Repo{i}", 1000 + i, i, i, dt.datetime.now(dt.UTC), "test")
+
+
+def wait_until(condition, timeout: float = PROCESS_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_killed_writer_loses_no_committed_row(location, tmp_path) -> None:
+    markers, total, kill_after = tmp_path / "committed", 100, 10
+    markers.mkdir()
+    with writer(location, total, delay=0.01, markers=markers) as process:
+        wait_until(lambda: len(list(markers.iterdir())) >= kill_after or process.poll() is not None)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=PROCESS_TIMEOUT)
+    assert process.returncode == -signal.SIGKILL
+    committed = {f"owner{marker.name}/repo{marker.name}" for marker in markers.iterdir()}
+    with StarHistory.open(location) as history:
+        stored = {r.repo.lower() for r in history.records()}
+        assert len(committed) >= kill_after and len(stored) < total  # killed mid-way
+        assert committed - stored == set()  # rows lost: none
+        for i in range(total):  # the re-run of the full day completes it
+            history.record(writer_row(i))
+        assert history.count() == total and history.days() == [DAY1]
+        assert len({r.repo.lower() for r in history.records()}) == total
+
+
+def test_two_writers_of_the_same_day_make_one_row_per_repository(location, tmp_path) -> None:
+    go, total = tmp_path / "go", 40
+    with (
+        writer(location, total, go=go) as first,
+        writer(location, total, go=go, order="reverse") as second,
+    ):
+        go.touch()  # both open the (new) store at once, then write the same rows
+        outputs = [p.communicate(timeout=PROCESS_TIMEOUT) for p in (first, second)]
+    for process, (_, stderr) in zip((first, second), outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()[-2000:]
+    with StarHistory.open(location) as history:
+        assert history.count() == total
+        assert len({r.repo.lower() for r in history.records()}) == total
+
+
+def test_a_reader_and_a_writer_do_not_lock_each_other_out(tmp_path) -> None:
+    location, total = str(tmp_path / "history.db"), 60
+    with StarHistory.open(location) as history, writer(location, total, delay=0.002) as process:
+        counts = []
+        while process.poll() is None:
+            counts.append(history.count())
+            history.frame()
+            time.sleep(0.01)
+        _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        assert counts == sorted(counts) and history.count() == total
+
+
+# --- the report --------------------------------------------------------------------------
+A, B, C = "PrefectHQ/prefect", "pandas-dev/pandas", "numpy/numpy"
+
+
+@pytest.fixture
+def known_frame(tmp_path) -> pd.DataFrame:
+    """Three days; C has no row on DAY2 (its fetch failed)."""
+    with StarHistory.open(tmp_path / "known.db") as history:
+        record_day(history, DAY1, {A: 100, B: 50, C: 10})
+        record_day(history, DAY2, {A: 110, B: 50})
+        record_day(history, DAY3, {A: 125, B: 45, C: 20})
+        return history.frame()
+
+
+def test_frame_dtypes(known_frame) -> None:
+    assert pd.api.types.is_datetime64_any_dtype(known_frame["day"])
+    assert str(known_frame["fetched_at"].dt.tz) == "UTC"
+    assert known_frame["stars"].dtype == "int64" and len(known_frame) == 8
+
+
+def test_stars_by_day(known_frame) -> None:
+    table = report.stars_by_day(known_frame)
+    nan = float("nan")
+    expected = pd.DataFrame(
+        {C: [10.0, nan, 20.0], B: [50.0, 50.0, 45.0], A: [100.0, 110.0, 125.0]},
+        index=pd.DatetimeIndex(pd.to_datetime([DAY1, DAY2, DAY3]), name="day"),
+    )
+    pd.testing.assert_frame_equal(
+        table, expected, check_names=False, check_freq=False, check_index_type=False
+    )
+
+
+def test_gains_per_day(known_frame) -> None:
+    gains = report.gains_per_day(known_frame)
+    assert list(gains.index) == [pd.Timestamp(DAY2), pd.Timestamp(DAY3)]
+    assert gains[A].tolist() == [10.0, 15.0] and gains[B].tolist() == [0.0, -5.0]
+    assert gains[C].isna().all()  # no row on DAY2: no gain on DAY2 nor on DAY3
+
+
+def test_a_day_without_any_row_is_a_gap_too() -> None:
+    frame = pd.DataFrame({"day": [DAY1, DAY3], "repo": [A, A.lower()], "stars": [1, 5]})
+    table = report.stars_by_day(frame)
+    assert list(table.columns) == [A.lower()]  # one repository, its latest spelling
+    assert table[A.lower()].tolist()[0::2] == [1.0, 5.0] and math.isnan(table.iloc[1, 0])
+    assert report.gains_per_day(frame)[A.lower()].isna().all()
+
+
+def test_top_movers(known_frame) -> None:
+    movers = report.top_movers(known_frame)
+    assert list(movers.columns) == ["repo", "stars_then", "stars_now", "gain", "gain_percent"]
+    assert movers[["repo", "stars_then", "stars_now", "gain"]].values.tolist() == [
+        [A, 100, 125, 25],
+        [C, 10, 20, 10],
+        [B, 50, 45, -5],
+    ]
+    assert movers["gain_percent"].tolist() == pytest.approx([25.0, 100.0, -10.0])
+    last_day = report.top_movers(known_frame, days=1)  # DAY2..DAY3: C has one row only
+    assert last_day["repo"].tolist() == [A, B]
+    assert last_day["gain_percent"].tolist() == pytest.approx([100 * 15 / 110, -10.0])
+    assert report.top_movers(known_frame, n=1)["repo"].tolist() == [A]
+    assert report.top_movers(known_frame.iloc[0:0]).empty
+
+
+def test_plots(known_frame) -> None:
+    stars = report.plot_stars_over_time(known_frame, title="Stars")
+    lines = {
+        line.get_label(): np.ma.filled(line.get_ydata(), np.nan)
+        for line in stars.axes[0].get_lines()
+    }
+    assert set(lines) == {A, B, C} and math.isnan(lines[C][1])  # the gap is a gap
+    assert stars.axes[0].get_title() == "Stars"
+    gains = report.plot_gains(known_frame)
+    assert gains.axes[0].patches  # bars
+    for figure in (stars, gains, report.plot_gains(known_frame, kind="line")):
+        plt.close(figure)
+
+
+def test_save_history_writes_csv_rows_and_a_png(known_frame, tmp_path) -> None:
+    csv_path, chart_path = tmp_path / "out" / "history.csv", tmp_path / "charts" / "stars.png"
+    report.save_history(known_frame, csv_path=csv_path, chart_path=chart_path)
+    written = pd.read_csv(csv_path)
+    assert list(written.columns) == list(report.COLUMNS)
+    assert len(written) == 8 and not written.duplicated(["day", "repo"]).any()
+    assert written[written["repo"] == C]["day"].tolist() == [DAY1.isoformat(), DAY3.isoformat()]
+    assert chart_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
