@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from github_stars.steps import STEPS
+
 NOTEBOOK_DIR = Path(__file__).parents[1] / "notebooks"
 LESSONS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 NOTEBOOKS = [*LESSONS, NOTEBOOK_DIR / "appendix_under_the_hood.ipynb"]
 OPENING = ["Overview", "Prerequisites", "Time to learn"]
 CLOSING = ["Summary", "Try it yourself", "What's next", "Resources"]
-# Lesson N starts from the step lesson N-1 ended with.
-PREVIOUS_STEP = {"01": "plain", "02": "retries", "03": "concurrent", "04": "rate_limited"}
 # Private or internal Prefect APIs a learner should not meet.
 PRIVATE_PREFECT = re.compile(r"_sync\s*=|ResultRecord|compute_key\(|prefect\.server\.|\._[a-z]")
-MAX_ASSERTS = 15
+# What counts as a check: a line of evidence the lesson verifies and prints.
+CHECK_CALL = re.compile(r"^\s*(?:\w+\s*=\s*)?(check\w*|expect_failure)\(", re.M)
+MAX_CHECKS = 3
 
 
 def cells(path: Path, kind: str) -> list[str]:
@@ -26,8 +28,13 @@ def cells(path: Path, kind: str) -> list[str]:
     ]
 
 
-def test_all_lessons_are_present():
-    assert [p.name[:2] for p in LESSONS] == ["00", "01", "02", "03", "04", "05", "06"]
+def lesson_code(path: Path) -> str:
+    """The code a learner runs: every code cell but the `# %load` ones."""
+    return "\n".join(code for code in cells(path, "code") if not code.startswith("# %load"))
+
+
+def test_there_is_one_lesson_per_step():
+    assert [p.name[:2] for p in LESSONS] == [f"{n:02d}" for n in range(len(STEPS))]
     assert all(path.exists() for path in NOTEBOOKS)
 
 
@@ -42,15 +49,22 @@ def test_no_outputs_committed(path):
 def test_lesson_opens_and_closes_with_the_standard_sections(path):
     markdown = cells(path, "markdown")
     assert all(h in "\n".join(markdown[:3]) for h in OPENING), "opening sections come first"
+    assert any(text.startswith("## Imports") for text in markdown), "an Imports section"
     ending = "\n".join(markdown[-6:])
     positions = [ending.find(f"## {heading}") for heading in CLOSING]
     assert -1 not in positions and positions == sorted(positions), (path.name, positions)
 
 
-def test_the_lessons_hold_few_asserts_and_no_private_prefect_apis():
-    code = {path.name: "\n".join(cells(path, "code")) for path in NOTEBOOKS}
-    asserts = sum(len(re.findall(r"^\s*assert\b", text, re.M)) for text in code.values())
-    assert asserts <= MAX_ASSERTS
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lesson_has_at_most_three_checks(path):
+    checks = CHECK_CALL.findall(lesson_code(path))
+    assert len(checks) <= MAX_CHECKS, (path.name, checks)
+
+
+def test_the_lessons_hold_no_asserts_noqa_or_private_prefect_apis():
+    code = {path.name: lesson_code(path) for path in NOTEBOOKS}
+    assert {name: text.count("assert ") for name, text in code.items() if "assert " in text} == {}
+    assert [name for name, text in code.items() if "noqa" in text] == []
     assert {
         name: PRIVATE_PREFECT.findall(text)
         for name, text in code.items()
@@ -58,19 +72,24 @@ def test_the_lessons_hold_few_asserts_and_no_private_prefect_apis():
     } == {}
 
 
-@pytest.mark.parametrize("lesson", sorted(PREVIOUS_STEP))
-def test_each_lesson_starts_from_the_previous_step(lesson):
-    (path,) = [p for p in LESSONS if p.name.startswith(lesson)]
-    code = "\n".join(cells(path, "code"))
-    step = PREVIOUS_STEP[lesson]
+@pytest.mark.parametrize("path", LESSONS[1:], ids=lambda p: p.name)
+def test_each_lesson_starts_from_the_previous_step(path):
+    step = STEPS[int(path.name[:2]) - 1]
     assert re.search(
-        rf"from github_stars\.steps(\.{step})? import .*\b{step}\b|"
-        rf"from github_stars\.steps\.{step} import",
-        code,
-    ), path.name
+        rf"from github_stars\.steps import .*\b{step}\b|from github_stars\.steps\.{step} import",
+        lesson_code(path),
+    ), (path.name, step)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_each_exercise_has_a_solution_to_load(path):
-    loads = re.findall(r"^# %load (solutions/\S+\.py)$", "\n".join(cells(path, "code")), re.M)
+def test_each_exercise_has_a_solution_to_load_and_says_how(path):
+    code = "\n".join(cells(path, "code"))
+    loads = re.findall(r"^# %load (solutions/\S+\.py)$", code, re.M)
     assert loads and all((NOTEBOOK_DIR / load).exists() for load in loads), (path.name, loads)
+    assert "%load" in "\n".join(cells(path, "markdown")), "the lesson says how %load works"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_declare_the_ipython_lexer(path):
+    metadata = json.loads(path.read_text())["metadata"]
+    assert metadata["language_info"]["pygments_lexer"] == "ipython3"

@@ -23,9 +23,8 @@ import os
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine
@@ -33,6 +32,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import CreateTable
 
 from github_stars.core.results import RepoResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE = "star_history"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's write lock
@@ -323,6 +325,8 @@ def records_frame(records: list[StarRecord]) -> pd.DataFrame:
     `day` is datetime64 (midnight, no time zone), `stars` int64, `forks` and `watchers`
     nullable Int64, `fetched_at` datetime64 in UTC.
     """
+    import pandas as pd  # here: only reading a frame needs pandas
+
     frame = pd.DataFrame([_row(r) for r in records], columns=COLUMNS)
     frame["day"] = pd.to_datetime(frame["day"])
     frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True)
