@@ -175,6 +175,7 @@ FEATURES = {
             "TASK_THREADS = 16  # a bounded pool: a steady stream of task runs, not one thread per repository",
             "@flow(log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))",
             "repo_of = dict(zip(stats_futures, names.valid, strict=True))",
+            "notify(*names.invalid_results())  # a bad name's outcome is known at once",
             "fetched = []",
             "for stats in as_completed(stats_futures):  # in the order they finish",
             "fetched.append(outcome(repo_of[stats], stats))",

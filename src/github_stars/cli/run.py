@@ -134,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     from github_stars.cli.logs import set_log_verbosity
     from github_stars.cli.prefect_connection import prefect_for_run
     from github_stars.cli.progress import RunProgress, RunRecorder, budget_notice, summary
-    from github_stars.core import observing
+    from github_stars.core import observing, parse_repo_names
 
+    names = parse_repo_names(inputs.names)
     dask = args.dask_workers is not None or args.dask_address is not None
     started = time.perf_counter()
     with ExitStack() as stack:
@@ -146,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         set_log_verbosity(args.verbose, args.quiet)
         if not args.quiet:
             say(api_notice, prefect_notice)
-            warning = budget_notice(len(inputs.names), settings.budget, bool(read_token()))
+            warning = budget_notice(len(names.valid), settings.budget, bool(read_token()))
             if warning:
                 say(warning)
         show = not (args.quiet or args.verbose)
-        watcher = RunProgress(len(inputs.names), settings.budget) if show else RunRecorder()
+        watcher = RunProgress(names.outcomes, settings.budget) if show else RunRecorder()
         stack.enter_context(watcher)
         stack.enter_context(observing(watcher))
         flow = pipeline.show_stars

@@ -54,6 +54,15 @@ class ParsedNames:
     invalid: dict[str, str] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
 
+    @property
+    def outcomes(self) -> int:
+        """How many results a run reports: one per distinct valid name and per invalid one."""
+        return len(self.valid) + len(self.invalid)
+
+    def invalid_results(self) -> list[RepoResult]:
+        """The outcome of each invalid name (never sent), in input order."""
+        return [RepoResult.invalid(raw, problem) for raw, problem in self.invalid.items()]
+
     def in_input_order(self, fetched: list[RepoResult]) -> list[RepoResult]:
         """One result per distinct name as given: `fetched` for the valid names (in any
         order), an invalid-name result for the others; a name given twice appears once."""

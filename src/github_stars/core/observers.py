@@ -52,9 +52,10 @@ def _tell(event: str, *args: object) -> None:
         logging.getLogger(__name__).exception("observer %r failed", observer)
 
 
-def notify(result: RepoResult) -> None:
-    """Tell the observer of this context, if any, that `result` is in."""
-    _tell("finished", result)
+def notify(*results: RepoResult) -> None:
+    """Tell the observer of this context, if any, that each of `results` is in."""
+    for result in results:
+        _tell("finished", result)
 
 
 def notify_opened(api: GitHubApi) -> None:

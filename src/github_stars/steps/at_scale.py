@@ -74,6 +74,7 @@ def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:
     with GitHubApi.open(settings) as api:
         stats_futures = fetch.map(names.valid, api=unmapped(api))
         repo_of = dict(zip(stats_futures, names.valid, strict=True))
+        notify(*names.invalid_results())  # a bad name's outcome is known at once
         fetched = []
         for stats in as_completed(stats_futures):  # in the order they finish
             fetched.append(outcome(repo_of[stats], stats))

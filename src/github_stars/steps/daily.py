@@ -80,6 +80,7 @@ def show_stars(
         day = asked_at.date()  # an input of fetch_stats: each day has its own cache entries
         stats_futures = fetch.map(names.valid, api=unmapped(api), day=unmapped(day))
         repo_of = dict(zip(stats_futures, names.valid, strict=True))
+        notify(*names.invalid_results())  # a bad name's outcome is known at once
         fetched = []
         for stats in as_completed(stats_futures):  # in the order they finish
             fetched.append(outcome(repo_of[stats], stats))
