@@ -13,6 +13,7 @@ process's `_RESOURCES`, a cache keyed by the run's id; `close()` drops the run's
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,13 +26,14 @@ import httpx
 from prefect import get_client
 
 from github_stars.core.client import RequestCounter, RequestCounts, fetch_repo, make_http_client
-from github_stars.core.errors import RateLimited
+from github_stars.core.errors import RateLimited, TransientError
 from github_stars.core.observers import notify_opened
 from github_stars.core.pause import ApiPause, PrefectVariablePauses, variable_name
 from github_stars.core.rate_limits import SlotBatcher
 from github_stars.settings import USER_AGENT, Settings, read_token
 
 SIMULATOR_SERVICE = "github-stars-simulator"
+NOW_ATTEMPTS = 4  # tries at reading the API's date before a run gives up
 
 
 def api_identity(settings: Settings) -> str:
@@ -154,12 +156,25 @@ class GitHubApi:
 
     def now(self) -> datetime:
         """The API's clock: the `Date` of its answer to `GET /rate_limit` (a request GitHub
-        does not count against the rate limit), in UTC."""
-        response = self.resources.http.get("/rate_limit")
-        stamp = response.headers.get("Date")
-        if not stamp:
-            raise RuntimeError(f"{self.settings.api_url} answered without a Date header")
-        return parsedate_to_datetime(stamp).astimezone(UTC)
+        does not count against the rate limit), in UTC. Asked up to `NOW_ATTEMPTS` times
+        with backoff: one broken connection must not cost a day."""
+        problem = ""
+        for attempt in range(NOW_ATTEMPTS):
+            if attempt:
+                time.sleep(self.settings.retry_delay * 2 ** (attempt - 1))
+            try:
+                response = self.resources.http.get("/rate_limit")
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+            stamp = response.headers.get("Date")
+            if stamp:
+                return parsedate_to_datetime(stamp).astimezone(UTC)
+            problem = f"HTTP {response.status_code} without a Date header"
+        raise TransientError(
+            f"{self.settings.api_url}: could not read the API's date after {NOW_ATTEMPTS} "
+            f"attempts ({problem})"
+        )
 
     def today(self) -> date:
         """The API's date (UTC), whatever this machine's time zone."""

@@ -6,8 +6,6 @@ the tasks run on a bounded pool of threads; outcomes are read as they finish and
 whoever watches the run (`notify`); each task run is named after its repository.
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

@@ -4,8 +4,6 @@ This is the seed tutorial's finished pipeline (`my_data_pipeline.py`), with the 
 API as the only change, and `raise_for_status()` kept (the seed's last versions drop it).
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Step 02 (lesson 02): retries + `.map()`: the requests run concurrently."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import httpx

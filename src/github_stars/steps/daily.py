@@ -7,8 +7,6 @@ and day, written as each answer arrives, so a killed run keeps what it wrote and
 completes the day without duplicates. A failed repository gets no row that day.
 """
 
-from __future__ import annotations
-
 from datetime import date, timedelta
 from typing import Any
 

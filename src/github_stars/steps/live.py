@@ -6,8 +6,6 @@ in the cache key (`ANSWERING_API`); the token is read where the request is made,
 no parameter, key or result.
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

@@ -4,8 +4,6 @@ The flow is the same; `on_dask` gives it a `DaskTaskRunner`. The rate limit is o
 server already; with `share_pause=True` the run keeps GitHub's pause there too.
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

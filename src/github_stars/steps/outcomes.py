@@ -5,8 +5,6 @@ once; each repository ends as a `RepoResult`, its stars or its error. `get_stars
 function the flow calls on each result: a task would only pass a failure on.
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

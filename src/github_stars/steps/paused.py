@@ -4,8 +4,6 @@ A refusal one task gets (`429`/`403` with `Retry-After`, or `x-ratelimit-reset`)
 task of the run, and Prefect's retries, until the time GitHub named (`GitHubApi.pause`).
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

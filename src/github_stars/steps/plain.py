@@ -4,8 +4,6 @@ The seed asks `https://api.github.com`; the steps ask the lessons' API (`GITHUB_
 the lab's local simulator): the address is the only change from the seed's code.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import httpx

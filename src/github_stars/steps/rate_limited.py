@@ -4,8 +4,6 @@ The limit itself is created once, outside the code, as in the seed tutorial:
 `prefect gcl create github-api --limit 60 --slot-decay-per-second 0.016`.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import httpx

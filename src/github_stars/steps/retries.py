@@ -1,7 +1,5 @@
 """Step 01 (lesson 01): plain + `@task(retries=3)`: a failed request is tried again."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import httpx

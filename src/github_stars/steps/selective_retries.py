@@ -4,8 +4,6 @@ A `404` is asked once; `5xx` answers, timeouts and rate limits are retried after
 jittered delay (`settings.retry_delay`, doubled each time).
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 
