@@ -53,8 +53,12 @@ bench: install ## benchmark against the simulator -> benchmarks/results (BENCH_A
 
 # The book: every lesson executed against one simulator and one Prefect server (binder/start,
 # free ports unless BOOK_PREFECT_PORT / BOOK_SIMULATOR_PORT are given; a fresh PREFECT_HOME),
-# rendered to book/_build/html. Fails on any cell error or Sphinx warning (-W); a failed cell
-# is only a warning without it. The last line printed is the path of the built index.html.
+# rendered to book/_build/html. GITHUB_STARS_BOOK_BUILD=1: each "Watch it in the Prefect UI"
+# section shows a screenshot of that lesson's run, taken by headless Chromium (/usr/bin/chromium)
+# from that server's UI. Fails on any cell error (a screenshot that fails is one) or Sphinx
+# warning (-W; a failed cell is only a warning without it), then if a page shows a traceback, a
+# machine path or a UI section without its screenshot (tests/test_book.py, on the output).
+# The last line printed is the path of the built index.html.
 FREE_PORT = $(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 book: install ## execute every lesson and render the book -> book/_build/html/index.html
 	rm -rf book/_build/html book/_build/prefect-home
@@ -62,7 +66,10 @@ book: install ## execute every lesson and render the book -> book/_build/html/in
 		PATH="$(CURDIR)/$(BIN):$$PATH" PREFECT_HOME="$(CURDIR)/book/_build/prefect-home" \
 		PREFECT_SERVER_API_PORT="$(or $(BOOK_PREFECT_PORT),$$($(FREE_PORT)))" \
 		GITHUB_STARS_SIMULATOR_PORT="$(or $(BOOK_SIMULATOR_PORT),$$($(FREE_PORT)))" \
+		GITHUB_STARS_BOOK_BUILD=1 \
 		binder/start jupyter-book build book -W -n --keep-going
+	$(BIN)/python -m pytest tests/test_book.py --noconftest -p no:cacheprovider -q \
+		-k test_the_built_book
 	@echo "$(CURDIR)/book/_build/html/index.html"
 
 strip: install ## remove notebook outputs before committing

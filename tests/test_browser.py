@@ -26,23 +26,14 @@ import nbformat
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from github_stars.lab.prefect_ui import CHROMIUM, CHROMIUM_ARGS  # as the book's screenshots
 from github_stars.simulator import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_start.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 START_TIMEOUT = 240  # binder/start waits for the Prefect server (15-30 s on a busy machine)
 LESSON_TIMEOUT = 240_000  # ms, the whole lesson
 # JupyterLab settings for a quiet, deterministic session: no news/update pop-ups, and every

@@ -1,4 +1,4 @@
-"""The checks lessons 03-04 added to `github_stars.lab.checks`, on the session's Prefect server."""
+"""The checks of `github_stars.lab.checks` that read the session's Prefect server."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import pytest
 from prefect import flow, task
 from prefect.cache_policies import INPUTS
 
-from github_stars.config import RateBudget
+from github_stars.core import RateBudget, ensure_rate_limit
 from github_stars.lab.checks import CheckFailed, check_limit, check_task_runs
-from github_stars.rate_limiting import ensure_rate_limit
 
 
 def test_check_limit_passes_for_the_limit_as_created(capsys):

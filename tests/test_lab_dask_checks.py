@@ -1,4 +1,4 @@
-"""Unit tests of `github_stars.lab.dask_checks` (lesson 06's checks)."""
+"""Unit tests of `github_stars.lab.dask_checks` (lesson 10's checks)."""
 
 import pandas as pd
 import pytest

@@ -11,6 +11,7 @@ import pytest
 from github_stars.lab.charts import plot_request_timelines, plot_retry_gaps
 from github_stars.lab.measure import (
     budget_overshoot,
+    describe_limit,
     max_concurrent,
     measure_run,
     requests_frame,
@@ -165,7 +166,10 @@ def test_task_run_states_show_each_attempt_as_the_api_recorded_it():
 
 
 def test_measure_run_times_the_call_and_keeps_only_its_requests(sim):
-    from github_stars.client import fetch_repo
+    import httpx
+
+    def fetch_repo(name: str) -> dict:
+        return httpx.get(f"{sim.url}/repos/{name}").raise_for_status().json()
 
     sim.configure(latency=0.1)
     fetch_repo("psf/requests")  # before the measured run: must not be counted
@@ -177,3 +181,14 @@ def test_measure_run_times_the_call_and_keeps_only_its_requests(sim):
     assert run.result == [STARS["pallets/flask"], STARS["psf/black"]]
     assert list(run.requests["repo"]) == ["pallets/flask", "psf/black"]
     assert run.seconds >= 0.2  # two sequential answers of 0.1 s each
+
+
+def test_describe_limit_reads_the_limit_from_the_server():
+    import uuid
+
+    from github_stars.core import RateBudget, ensure_rate_limit
+
+    name = f"test-describe-{uuid.uuid4().hex[:8]}"
+    assert describe_limit(name) == f"{name}: no such limit"
+    ensure_rate_limit(name, RateBudget(60, 0.016))
+    assert describe_limit(name) == f"{name}: limit 60, slot decay 0.016/s, 0 slots taken"

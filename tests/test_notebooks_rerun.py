@@ -1,7 +1,8 @@
 """The lessons that leave state behind run once more, in reverse order, with a token set.
 
-Lessons 03-05 leave concurrency limits and flow runs on the Prefect server. This test runs
-them in the order 05, 04, 03 in fresh kernels; nbmake then runs every lesson in order in the
+Lesson 03 leaves concurrency limits on the Prefect server, 04 a cache and the seed's
+`my_data_pipeline.py`, 05 runs with a token; all leave flow runs. This test runs them in the
+order 05, 04, 03 in fresh kernels; nbmake then runs every lesson in order in the
 same session (`make test` collects tests/ first), with the same server. So each of them runs
 twice in a row, after and before the others. The kernels get a sentinel `GITHUB_TOKEN`, which
 must show up in no output, in no file under PREFECT_HOME and not in the Prefect server's
@@ -17,10 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-STATEFUL_LESSONS = ["05_complete_pipeline.ipynb", "04_caching.ipynb", "03_rate_limiting.ipynb"]
+STATEFUL_LESSONS = ["05_going_live.ipynb", "04_caching.ipynb", "03_rate_limiting.ipynb"]
 SENTINEL = "ghp_sentinelTokenThatMustNeverBeShown123"
 CELL_TIMEOUT = 120
 
@@ -48,10 +48,7 @@ def test_stateful_lessons_run_again_in_reverse_order_and_never_show_the_token(mo
 
     assert all('"output_type": "error"' not in text for text in outputs.values())
     assert [name for name, text in outputs.items() if SENTINEL in text] == []
-    database_url = os.environ.get("GITHUB_STARS_TEST_DATABASE_URL")  # conftest.py
-    database = Path(
-        (database_url or PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).split("///", 1)[-1]
-    )
+    database = Path(os.environ["GITHUB_STARS_TEST_DATABASE"])  # conftest.py: this worker's
     assert database.is_file(), "the session's Prefect server keeps its database in a file"
     files = [
         *database.parent.glob(f"{database.name}*"),  # with its -wal and -shm files

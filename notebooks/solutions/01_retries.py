@@ -5,11 +5,10 @@ for the same seed, repository and attempt. The flow completes as long as `retrie
 the most attempts any repository needs, minus one.
 """
 
-from typing import Any
-
 from prefect import flow
 
 from github_stars.lab.checks import check
+from github_stars.lab.logs import one_line_errors
 from github_stars.lab.measure import requests_frame
 from github_stars.simulator import start_simulator
 from github_stars.simulator.snapshot import snapshot_repo_names
@@ -27,7 +26,7 @@ print(attempts.rename("attempts").to_string(), "\n")
 
 
 @flow
-def show_stars_retrying(github_repos: list[str], n_retries: int) -> dict[str, Any]:
+def show_stars_retrying(github_repos: list[str], n_retries: int) -> dict[str, int]:
     """Flow: lesson 01's loop, with `n_retries` retries per repository."""
     fetch_stats = retries.fetch_stats.with_options(retries=n_retries)
     return {repo: retries.get_stars(fetch_stats(repo)) for repo in github_repos}
@@ -36,10 +35,14 @@ def show_stars_retrying(github_repos: list[str], n_retries: int) -> dict[str, An
 # Lower retries until a repository fails.
 for n_retries in range(3, -1, -1):
     sim.reset()
-    state = show_stars_retrying(ten_repos, n_retries, return_state=True)
+    with one_line_errors():
+        state = show_stars_retrying(ten_repos, n_retries, return_state=True)
     print(f"retries={n_retries}: {state.name}")
     if state.is_failed():
-        print(f"{state.message} (the most attempts any repository needed: {attempts.max()})")
+        print(
+            f"{state.message.splitlines()[0]} (the most attempts any repository needed: "
+            f"{attempts.max()})"
+        )
         break
 check(
     f"the fewest retries that complete: {n_retries + 1}, the most attempts minus one",

@@ -6,9 +6,9 @@ import httpx
 from prefect import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 
-from github_stars.config import RateBudget
+from github_stars.core.rate_limits import ensure_rate_limit, in_slot_units
 from github_stars.lab.checks import check
-from github_stars.rate_limiting import ensure_rate_limit, in_slot_units
+from github_stars.settings import RateBudget
 
 UNITS = 10
 NAME = "appendix-ten-slots"

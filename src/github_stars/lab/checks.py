@@ -8,13 +8,21 @@ stops being true (`CheckFailed`), and a reader sees one line of evidence, e.g.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from github_stars.lab.measure import MeasuredRun, max_concurrent, requests_frame, retry_gaps
+from github_stars.lab.measure import (
+    MeasuredRun,
+    budget_overshoot,
+    max_concurrent,
+    requests_frame,
+    retry_gaps,
+)
 from github_stars.lab.results import fresh_results
 from github_stars.simulator import Simulator
 from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars
@@ -99,7 +107,7 @@ def check_same_as_step(
     with nothing cached. The simulator keeps its knobs, so both meet the same faults and limits.
     """
     ours, theirs = (_record_runs(flow, sim, repos, runs, args) for flow in (mine, step.show_stars))
-    name = step.__name__
+    name = step.__name__.rsplit(".", 1)[-1]  # "plain", not "github_stars.steps.plain"
     summary = "; ".join(f"run {i}: {record.statuses}" for i, record in enumerate(ours, 1))
     check(
         f"your show_stars behaves like {name}.show_stars ({summary})",
@@ -110,11 +118,15 @@ def check_same_as_step(
 
 @contextlib.contextmanager
 def expect_failure(exception: type[BaseException]) -> Iterator[None]:
-    """`with expect_failure(TransientError): ...` for a cell whose point is that it fails."""
+    """`with expect_failure(HTTPStatusError): ...` for a cell whose point is that it fails.
+
+    Prints the exception's first line (httpx adds a second one, a link to MDN).
+    """
     try:
         yield
     except exception as exc:
-        print(f"✔ failed as expected: {type(exc).__name__}: {exc}")
+        first_line = next(iter(str(exc).splitlines()), "")
+        print(f"✔ failed as expected: {type(exc).__name__}: {first_line}")
     else:
         raise CheckFailed(f"expected {exception.__name__}, but nothing failed")
 
@@ -228,3 +240,49 @@ def check_task_runs(
         f"{task} task runs: {states or 'none'}",
     )
     return runs
+
+
+def check_under_budget(requests: pd.DataFrame, burst: int, per_second: float) -> None:
+    """Check no request was refused and no interval held more requests than a token bucket of
+    `burst`, refilled at `per_second`, allows (`budget_overshoot` below 1: not one whole
+    request too many, whatever the moment each request reached the API).
+
+    Prints e.g. `✔ 12 requests: 12 x 200, none refused, never more than 2 + 4 × t in any t
+    seconds`.
+    """
+    overshoot = budget_overshoot(requests, burst, per_second)
+    refused = int(requests["rejected"].sum()) if len(requests) else 0
+    check(
+        f"{describe_statuses(requests)}, none refused, never more than "
+        f"{burst} + {per_second:g} × t in any t seconds",
+        len(requests) > 0 and refused == 0 and overshoot < 1,
+        f"{refused} refused; the fullest interval held {overshoot:+.2f} requests over the budget",
+    )
+
+
+# The escape sequences a terminal's colours are made of (rich colours Prefect's log lines).
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def finished_states(log: Iterable[str] | str, task: str) -> Counter[str]:
+    """How many runs of `task` a Prefect log says finished in each state, e.g.
+    `Counter({"Cached(type=COMPLETED)": 3})` from lines like
+    `Task run 'fetch_stats-90f' - Finished in state Cached(type=COMPLETED)`."""
+    text = log if isinstance(log, str) else "\n".join(log)
+    pattern = re.compile(rf"Task run '{re.escape(task)}-\w+' - Finished in state (\S+)")
+    return Counter(pattern.findall(ANSI_ESCAPE.sub("", text)))
+
+
+def check_log_finished(log: Iterable[str] | str, task: str, state: str, count: int) -> None:
+    """Check a run's log (the lines a terminal shows) says `count` runs of `task` finished in
+    `state`, and no run of it in another state.
+
+    Prints e.g. `✔ the log shows 3 fetch_stats task runs Finished in state
+    Cached(type=COMPLETED)`.
+    """
+    states = finished_states(log, task)
+    check(
+        f"the log shows {count} {task} task run{'s' * (count != 1)} Finished in state {state}",
+        states == Counter({state: count}),
+        f"{task} finished: {dict(states) or 'no such line'}",
+    )

@@ -1,4 +1,4 @@
-"""Checks for lesson 06 (scale out): which worker processes ran tasks, and GitHub's pause.
+"""Checks for lesson 10 (scale out): which worker processes ran tasks, GitHub's pause, the budget.
 
 Each prints one line of evidence through `checks.check`, or raises `CheckFailed`.
 """

@@ -169,6 +169,24 @@ def task_run_states(flow_run_id: UUID, expected: int, timeout: float = 30.0) -> 
     return pd.DataFrame(rows, columns=["task_run", "state", "run_count", "history"])
 
 
+def describe_limit(name: str) -> str:
+    """The global concurrency limit `name` as the Prefect server this process uses stores it,
+    in one line: `github-api: limit 60, slot decay 0.016/s, 3 slots taken` (what
+    `prefect gcl inspect` shows, without starting a command), or `github-api: no such limit`.
+    """
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            found = client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            return f"{name}: no such limit"
+    decay = found.slot_decay_per_second or 0.0
+    taken = f"{found.active_slots} slot{'s' * (found.active_slots != 1)} taken"
+    return f"{name}: limit {found.limit}, slot decay {decay:g}/s, {taken}"
+
+
 def connect_to_prefect() -> str:
     """Reach the Prefect API now and return its URL, so later timings exclude start-up.
 
