@@ -1,4 +1,4 @@
-"""Bad input is reported per item before any request; valid items still go through.
+"""Bad input is reported per item, never sent; valid items still go through.
 
 test_repo_names.py checks each reason in isolation and test_pipeline.py a few bad names in
 the flow; here the whole catalogue goes through the flow and the CLI at once.
@@ -6,15 +6,12 @@ the flow; here the whole catalogue goes through the flow and the CLI at once.
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
 
-import pytest
-
 from github_stars.pipeline import show_stars
-from github_stars.simulator.snapshot import snapshot_stars
+from github_stars.simulator.snapshot import snapshot_repo_names, snapshot_stars
 
 STARS = snapshot_stars()
 OVER_LONG = "owner/" + "r" * 101
@@ -31,16 +28,19 @@ VALID = ["mitmproxy/mitmproxy", "sphinx-doc/sphinx"]
 DUPLICATES = ["MITMPROXY/mitmproxy", "  sphinx-doc/sphinx  ", "sphinx-doc/sphinx"]
 
 
-@pytest.fixture
-def flow_logs(caplog):
-    """Records of the flow's INFO logs (its `print`s), whatever PREFECT_LOGGING_LEVEL says."""
-    caplog.set_level(logging.INFO, logger="prefect")
-    return caplog
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "github_stars", *args],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
-def test_every_bad_name_is_reported_before_any_request_and_the_rest_go_through(sim, flow_logs):
+def test_every_bad_name_is_reported_and_never_sent_and_the_rest_go_through(sim, settings):
     names = [*MALFORMED, VALID[0], DUPLICATES[0], VALID[1], *DUPLICATES[1:]]
-    results = show_stars(names)
+    results = show_stars(names, settings)
 
     # One outcome per distinct input, in input order, each bad name with its own reason.
     assert [r.repo for r in results] == [*MALFORMED, *VALID]
@@ -53,37 +53,21 @@ def test_every_bad_name_is_reported_before_any_request_and_the_rest_go_through(s
     log = sim.requests()
     assert sorted(e["repo"] for e in log) == sorted(VALID)
 
-    # The flow said so before its first request.
-    skipped = [r for r in flow_logs.records if r.getMessage().startswith("Skipping ")]
-    assert len(skipped) == len(MALFORMED) + len(DUPLICATES)
-    assert max(r.created for r in skipped) < min(e["t_start"] for e in log)
-    messages = "\n".join(r.getMessage() for r in skipped)
-    assert "Skipping 'MITMPROXY/mitmproxy': listed more than once, fetched once" in messages
-    assert f"Skipping '../x': invalid name: {MALFORMED['../x']}" in messages
 
-
-def test_only_bad_names_make_no_request_at_all(sim):
-    results = show_stars(list(MALFORMED))
+def test_only_bad_names_make_no_request_at_all(sim, settings):
+    results = show_stars(list(MALFORMED), settings)
     assert [r.error_kind for r in results] == ["invalid name"] * len(MALFORMED)
     assert sim.request_count() == 0
 
 
-def test_an_empty_list_is_reported_and_makes_no_request(sim, flow_logs):
-    assert show_stars([]) == []
-    assert "No repositories given." in flow_logs.messages
+def test_an_empty_list_makes_no_request(sim, settings):
+    assert show_stars([], settings) == []
     assert sim.request_count() == 0
 
 
 def test_cli_prints_one_line_per_bad_name_and_every_success(sim):
-    environ = os.environ | {"GITHUB_API_URL": sim.url, "PREFECT_LOGGING_LEVEL": "INFO"}
     args = ["foo", "../x", " ", "pallets/clické", "tox-dev/tox", "TOX-DEV/tox", "a/b/c", "-v"]
-    done = subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = run_cli(*args, GITHUB_API_URL=sim.url, PREFECT_LOGGING_LEVEL="INFO")
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         f"foo: error: invalid name: {MALFORMED['foo']}",
@@ -93,5 +77,18 @@ def test_cli_prints_one_line_per_bad_name_and_every_success(sim):
         f"tox-dev/tox: {STARS['tox-dev/tox']} stars",
         f"a/b/c: error: invalid name: {MALFORMED['a/b/c']}",
     ]
-    assert "Skipping 'TOX-DEV/tox': listed more than once, fetched once" in done.stderr
     assert [e["repo"] for e in sim.requests()] == ["tox-dev/tox"]
+
+
+def test_cli_progress_counts_each_distinct_input_once(sim):
+    """The progress display (more than 10 repositories) ends at N/N, N the distinct inputs: a
+    bad name is an outcome, a name given twice one repository."""
+    valid = snapshot_repo_names()[300:311]
+    done = run_cli(*valid, "not-a-name", valid[0].upper(), GITHUB_API_URL=sim.url)
+    assert done.returncode == 1, done.stderr
+    assert len(done.stdout.splitlines()) == len(valid) + 1
+    distinct = len(valid) + 1
+    progress = [line for line in done.stderr.splitlines() if line.startswith("stars ")]
+    assert progress and f"{distinct}/{distinct}" in progress[-1], done.stderr
+    assert f"ok {len(valid)}  failed 1" in progress[-1], done.stderr
+    assert sorted(e["repo"] for e in sim.requests()) == sorted(n.lower() for n in valid)

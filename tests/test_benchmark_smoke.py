@@ -1,4 +1,4 @@
-"""The benchmark's smallest variant runs and writes well-formed results (no timing claims)."""
+"""The benchmarks' smallest variants run and write well-formed results (no timing claims)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import subprocess
 import sys
 from numbers import Real
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,15 +25,39 @@ SUMMARY_KEYS = {
 }
 
 
-def test_smoke_benchmark_writes_json_table_and_charts(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--out", str(tmp_path)],
+# Ceilings for a loaded machine (a quiet one needs a fraction): each run starts servers.
+RUN_TIMEOUT = 600
+TEST_TIMEOUT = RUN_TIMEOUT + 120
+
+
+def run_benchmark(*args: str) -> None:
+    """`benchmarks/run.py ARGS` in a subprocess; its output in the failure message. Past its
+    deadline it gets SIGTERM and time to stop the servers it started."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), *args],
         cwd=ROOT,
         env=dict(os.environ),
-        check=True,
-        capture_output=True,
-        timeout=300,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    try:
+        _, stderr = process.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            _, stderr = process.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        message = f"run.py {' '.join(args)}: cut after {RUN_TIMEOUT} s\n{stderr[-3000:]}"
+        raise AssertionError(message) from None
+    assert process.returncode == 0, stderr[-3000:]
+
+
+@pytest.mark.timeout(TEST_TIMEOUT)
+def test_smoke_benchmark_writes_json_table_and_charts(tmp_path: Path) -> None:
+    run_benchmark("--smoke", "--out", str(tmp_path))
     results = json.loads((tmp_path / "latest.json").read_text())
 
     summary = results["summary"]
@@ -70,25 +96,10 @@ SCALE_KEYS = {
 }
 
 
+@pytest.mark.timeout(TEST_TIMEOUT)
 def test_scale_smoke_writes_json_table_and_chart(tmp_path: Path) -> None:
     """`run.py --scale` in miniature, SQLite only (the PostgreSQL server: test_postgres.py)."""
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "run.py"),
-            "--scale",
-            "--smoke",
-            "--databases",
-            "sqlite",
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    run_benchmark("--scale", "--smoke", "--databases", "sqlite", "--out", str(tmp_path))
     results = json.loads((tmp_path / "scale.json").read_text())
 
     summary, met = results["summary"], results["met"]
@@ -116,3 +127,70 @@ def test_the_efficiency_window_is_never_a_moment_at_the_end() -> None:
     slow = np.concatenate([slow, np.full(100, slow[-1] + 0.01)])  # ... then 100 at once
     assert slow[-1] - slow[burst_end(slow, budget)] < MIN_WINDOW_S  # dry only at the end
     assert window_start(slow, budget) == budget.limit
+
+
+@pytest.mark.timeout(TEST_TIMEOUT)
+def test_startup_smoke_writes_json_table_and_chart(tmp_path: Path) -> None:
+    """`run.py --startup` in miniature: the lab's servers, a first and a repeated run."""
+    run_benchmark("--startup", "--smoke", "--out", str(tmp_path))
+    results = json.loads((tmp_path / "startup.json").read_text())
+
+    runs = {run["situation"]: run for run in results["runs"]}
+    assert set(runs) == {"server_first", "server_repeat"}
+    assert all(run["returncode"] == 0 and run["results"] == 3 for run in runs.values())
+    assert (runs["server_first"]["from_cache"], runs["server_first"]["requests_sent"]) == (0, 3)
+    assert (runs["server_repeat"]["from_cache"], runs["server_repeat"]["requests_sent"]) == (3, 0)
+    assert results["server_start_s"] > 0
+    assert all(isinstance(value, bool) for value in results["met"].values())
+
+    breakdown = results["breakdown"]
+    phases = breakdown["phases_server_repeat"]
+    assert phases["import cli.run (core, Prefect)"] > 0 and phases["the flow run"] > 0
+    imports = breakdown["importtime_server_repeat"]
+    assert imports["modules"] > 100 and "prefect" in imports["by_package_s"]
+    assert any(name.endswith(" -> prefect") for name in imports["our_imports_s"])
+    assert "| situation | runs | median s |" in (tmp_path / "startup.md").read_text()
+    assert (tmp_path / "startup.png").read_bytes().startswith(b"\x89PNG")
+
+
+IMPORTTIME = """\
+import time: self [us] | cumulative | imported package
+import time:    100000 |     100000 |   encodings
+import time:     50000 |     150000 | site
+import time:    300000 |     300000 |       prefect.settings
+import time:    400000 |     700000 |     prefect
+import time:   1000000 |    1000000 |     sqlalchemy
+import time:     10000 |    1710000 |   github_stars.core
+import time:      5000 |    1715000 | github_stars.cli.run
+import time:    600000 |     600000 | fastapi.encoders
+"""
+
+
+def test_the_import_report_is_read_as_a_tree() -> None:
+    from benchmarks.startup import import_breakdown, import_tree
+
+    roots = import_tree(IMPORTTIME)
+    assert [root.name for root in roots] == ["site", "github_stars.cli.run", "fastapi.encoders"]
+    core = roots[1].children[0]
+    assert [child.name for child in core.children] == ["prefect", "sqlalchemy"]
+    assert core.children[0].children[0].name == "prefect.settings"
+
+    breakdown = import_breakdown(IMPORTTIME)
+    assert breakdown["total_s"] == 2.465
+    assert breakdown["by_package_s"]["prefect"] == 0.7
+    assert breakdown["our_imports_s"] == {
+        "github_stars.core -> sqlalchemy": 1.0,
+        "github_stars.core -> prefect": 0.7,
+    }
+    assert breakdown["prefect_s"] == 0.7
+    assert breakdown["imported_during_run_s"] == {"fastapi.encoders": 0.6}
+
+
+def test_the_phases_follow_each_other() -> None:
+    from benchmarks.startup import PHASES, phases_of
+
+    marks = sorted({mark for pair in PHASES.values() for mark in pair} - {"launched", "ended"})
+    moments = [(name, 10.0 + index) for index, name in enumerate(marks)]
+    phases = phases_of(moments, launched=9.0, ended=30.0)
+    assert list(phases) == list(PHASES)
+    assert sum(phases.values()) == 30.0 - 9.0

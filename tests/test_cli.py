@@ -5,22 +5,26 @@ import os
 import re
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 import pytest
 
+from github_stars.core.history import StarHistory
 from github_stars.simulator import free_port
-from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars
+from github_stars.simulator.snapshot import SNAPSHOT_DATE, load_snapshot, snapshot_stars
 
 STARS = snapshot_stars()
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "GITHUB_API_URL"}
     environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())  # its own simulator
     environ |= env
     return subprocess.run(
         [sys.executable, "-m", "github_stars", *args],
         env=environ,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=240,
@@ -177,4 +181,48 @@ def test_an_unusable_from_list_is_a_usage_error(tmp_path, content, message):
     )
     assert done.returncode == 2
     assert message in done.stderr and "usage:" in done.stderr
+    assert done.stdout == ""
+
+
+# --- --history: one row per repository and day ------------------------------------------------
+def test_history_keeps_one_row_per_repository_and_day_and_a_rerun_adds_none(tmp_path):
+    """`--history PATH`: a row per repository that succeeded (none for a failure), in an SQLite
+    file created with its folders; a relative path is the working directory's. A re-run the
+    same day is answered from Prefect's cache and keeps the rows as the first run wrote them."""
+    repos = ["psf/requests", "pallets/flask", "nobody/nothing"]
+    done = run_cli(*repos, "--history", "kept/stars.db", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # nobody/nothing: not found
+    assert done.stdout.splitlines()[-1] == "nobody/nothing: error: not found (404)"
+    assert "history: kept/stars.db" in done.stderr  # the summary's "Results:" line
+    with StarHistory.open(tmp_path / "kept" / "stars.db") as history:
+        first = history.records()
+    snapshot = load_snapshot()
+    assert [(r.repo, r.stars, r.forks, r.watchers) for r in first] == [
+        (name, STARS[name], int(row["forks_count"]), int(row["subscribers_count"]))
+        for name, row in ((n, snapshot[n].row) for n in ["pallets/flask", "psf/requests"])
+    ]
+    assert {r.api for r in first} == {f"github-stars-simulator@{SNAPSHOT_DATE}"}
+    assert {r.day for r in first} == {first[0].fetched_at.date()}  # the API's day (UTC)
+
+    again = run_cli(*repos, "--history", str(tmp_path / "kept" / "stars.db"))
+    assert again.returncode == 1, again.stderr
+    assert "(2 from Prefect's cache)" in again.stderr
+    with StarHistory.open(tmp_path / "kept" / "stars.db") as history:
+        assert history.records() == first  # no new row, the first fetch's time kept
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "postgresql+psycopg://stars:{secret}@127.0.0.1:5432/stars",
+        "postgresql+psycopg://stars@127.0.0.1:5432/stars?password={secret}",
+    ],
+)
+def test_a_history_url_with_a_password_is_a_usage_error_that_never_shows_it(template):
+    secret = f"pw{uuid.uuid4().hex}"
+    done = run_cli("psf/requests", "--history", template.format(secret=secret))
+    assert done.returncode == 2
+    assert "usage:" in done.stderr and "--history: " in done.stderr
+    assert "must not contain a password" in done.stderr and "PGPASSWORD" in done.stderr
+    assert secret not in done.stdout + done.stderr
     assert done.stdout == ""

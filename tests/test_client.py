@@ -1,40 +1,58 @@
-"""The client turns every API outcome into data or a typed error."""
+"""A run's API turns every outcome of a request into data or a typed error."""
 
+from __future__ import annotations
+
+import httpx
 import pytest
 
-from github_stars import client
-from github_stars.errors import (
+from github_stars.core import (
     BadResponse,
+    GitHubApi,
     InvalidRepoName,
     RateLimited,
     RepoNotFound,
     TransientError,
 )
+from github_stars.core.client import RequestCounter, rate_limit_wait, request_headers
+from github_stars.servers import free_port
+from github_stars.settings import read_token
 
 
-def test_sends_githubs_headers_and_bearer_token(sim, monkeypatch):
+@pytest.fixture
+def api(settings):
+    """The API of one run against the test's simulator."""
+    with GitHubApi.open(settings) as opened:
+        yield opened
+
+
+def test_sends_githubs_headers_and_bearer_token(sim, settings, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "sentinel-token")
-    headers = client.request_headers()
+    headers = request_headers(read_token())
     assert headers["Authorization"] == "Bearer sentinel-token"
     assert headers["X-GitHub-Api-Version"] == "2022-11-28"
     assert headers["Accept"] == "application/vnd.github+json"
     assert headers["User-Agent"]
-    client.fetch_repo("psf/requests")
+    with GitHubApi.open(settings) as api:  # the token is read where the request is made
+        api.get_repo("psf/requests")
     assert sim.requests()[-1]["authenticated"] is True
 
 
-def test_no_token_no_authorization_header(monkeypatch):
+def test_no_token_no_authorization_header(sim, settings, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    assert "Authorization" not in client.request_headers()
+    assert read_token() is None and read_token({"GITHUB_TOKEN": ""}) is None
+    assert "Authorization" not in request_headers(read_token())
+    with GitHubApi.open(settings) as api:
+        api.get_repo("psf/requests")
+    assert sim.requests()[-1]["authenticated"] is False
 
 
-def test_follows_renames(sim):
-    assert client.fetch_repo("kennethreitz/requests")["full_name"] == "psf/requests"
+def test_follows_renames(api):
+    assert api.get_repo("kennethreitz/requests")["full_name"] == "psf/requests"
 
 
-def test_invalid_name_makes_no_request(sim):
+def test_invalid_name_makes_no_request(sim, api):
     with pytest.raises(InvalidRepoName):
-        client.fetch_repo("../etc")
+        api.get_repo("../etc")
     assert sim.request_count() == 0
 
 
@@ -52,61 +70,56 @@ def test_invalid_name_makes_no_request(sim):
         (403, RateLimited, "rate limited"),
     ],
 )
-def test_each_fault_becomes_a_typed_error(sim, fault, error, message):
+def test_each_fault_becomes_a_typed_error(sim, api, fault, error, message):
     sim.configure(faults={"psf/requests": [fault]}, retry_after=2)
     with pytest.raises(error, match=message):
-        client.fetch_repo("psf/requests")
+        api.get_repo("psf/requests")
 
 
-def test_rate_limited_carries_the_wait(sim):
+def test_rate_limited_carries_the_wait(sim, api):
     sim.configure(faults={"psf/requests": [429]}, retry_after=3)
     with pytest.raises(RateLimited) as caught:
-        client.fetch_repo("psf/requests")
+        api.get_repo("psf/requests")
     assert caught.value.wait_seconds == 3
 
 
-def test_timeout_is_transient(sim, monkeypatch):
-    import httpx
-
+def test_timeout_is_transient(sim, settings):
     sim.configure(faults={"psf/requests": ["hang"]}, hang_seconds=2)
     with (
-        client.make_http_client(httpx.Timeout(0.5)) as http,
+        GitHubApi.open(settings.with_changes(timeout=0.5)) as api,
         pytest.raises(TransientError, match="timed out"),
     ):
-        client.fetch_repo("psf/requests", http)
+        api.get_repo("psf/requests")
 
 
-def test_connection_refused_is_transient(monkeypatch):
-    from github_stars.simulator import free_port
-
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(TransientError, match="connection failed"):
-        client.fetch_repo("psf/requests")
+def test_connection_refused_is_transient(settings):
+    nobody = settings.with_changes(api_url=f"http://127.0.0.1:{free_port()}")
+    with GitHubApi.open(nobody) as api, pytest.raises(TransientError, match="connection failed"):
+        api.get_repo("psf/requests")
 
 
 def test_rate_limit_wait_from_reset_header():
-    import httpx
-
     reply = httpx.Response(403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1030"})
-    assert client.rate_limit_wait(reply, now=1000) == 30
-    assert client.rate_limit_wait(httpx.Response(403)) is None  # a plain 403 is not a limit
+    assert rate_limit_wait(reply, now=1000) == 30
+    assert rate_limit_wait(httpx.Response(403)) is None  # a plain 403 is not a limit
 
 
 def test_request_counts_keep_the_lowest_remaining_of_the_newest_window():
-    import httpx
-
-    def reply(remaining: int, reset: int) -> httpx.Response:
+    def reply(remaining: int, reset: int, path: str = "/repos/o/r") -> httpx.Response:
         headers = {
             "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Limit": "5000",
             "X-RateLimit-Reset": str(reset),
         }
-        return httpx.Response(200, headers=headers)
+        request = httpx.Request("GET", f"https://api.github.com{path}")
+        return httpx.Response(200, headers=headers, request=request)
 
-    counter = client.RequestCounter()
+    counter = RequestCounter()
     for response in (reply(4990, 100), reply(4988, 100), reply(4989, 100)):  # out of order
         counter.record(response)
     assert (counter.snapshot().rate_remaining, counter.snapshot().requests) == (4988, 3)
     counter.record(reply(4999, 200))  # the window reset
     counter.record(reply(4987, 100))  # a late answer from the old window
     assert (counter.snapshot().rate_remaining, counter.snapshot().rate_reset) == (4999, 200)
+    counter.record(reply(1, 300, path="/rate_limit"))  # asking for the limit is not a request
+    assert (counter.snapshot().requests, counter.snapshot().rate_remaining) == (5, 4999)

@@ -1,4 +1,8 @@
-"""Two terminals running `python -m github_stars` at once, sharing one PREFECT_HOME."""
+"""Two terminals running `python -m github_stars` at once, sharing one PREFECT_HOME.
+
+Without the lab's simulator each run starts one of its own on a free port; with it running
+(`make server`), both use it and neither stops it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from github_stars.simulator import free_port
+from github_stars.servers import free_port, simulator_running, start_simulator
 from github_stars.simulator.snapshot import snapshot_stars
 
 STARS = snapshot_stars()
@@ -40,10 +44,12 @@ def expected(repos: list[str]) -> list[str]:
 
 
 def user_environment(home: Path, own_prefect_server: bool) -> dict[str, str]:
-    """A terminal with the bundled simulator's default port and one PREFECT_HOME."""
+    """A terminal with one PREFECT_HOME and the lab's ports (the simulator's and the Prefect
+    server's) on free ports, where no other lab answers."""
     environ = {k: v for k, v in os.environ.items() if k != "GITHUB_API_URL"}
     environ["PREFECT_HOME"] = str(home)
-    environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())  # both use this "default" port
+    environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())  # both use this "lab" port
+    environ["PREFECT_SERVER_API_PORT"] = str(free_port())
     if own_prefect_server:  # what a user without a Prefect server gets
         environ.pop("PREFECT_API_URL")
     return environ
@@ -63,12 +69,25 @@ def test_two_runs_started_together_both_finish_correctly(tmp_path: Path, server:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_a_short_run_ending_first_does_not_break_a_longer_one(tmp_path: Path):
+@pytest.mark.parametrize("lab", ["no lab simulator", "the lab's simulator running"])
+def test_a_short_run_ending_first_does_not_break_a_longer_one(tmp_path: Path, lab: str):
     environ = user_environment(tmp_path / "prefect-home", own_prefect_server=False)
-    short = start_cli(environ, REPOS[:1])
-    time.sleep(3)  # the short run starts the simulator; the long one finds it running
-    long = start_cli(environ, MORE_REPOS)
-    outcomes = [run.communicate(timeout=540) for run in (short, long)]
-    assert [run.returncode for run in (short, long)] == [0, 0], outcomes[1][1][-3000:]
-    assert outcomes[0][0].splitlines() == expected(REPOS[:1])
-    assert outcomes[1][0].splitlines() == expected(MORE_REPOS)
+    port = int(environ["GITHUB_STARS_SIMULATOR_PORT"])
+    lab_simulator = start_simulator(port) if lab == "the lab's simulator running" else None
+    try:
+        short = start_cli(environ, REPOS[:1])
+        time.sleep(3)  # the short run is under way (and ends first)
+        long = start_cli(environ, MORE_REPOS)
+        outcomes = [run.communicate(timeout=540) for run in (short, long)]
+        assert [run.returncode for run in (short, long)] == [0, 0], outcomes[1][1][-3000:]
+        assert outcomes[0][0].splitlines() == expected(REPOS[:1])
+        assert outcomes[1][0].splitlines() == expected(MORE_REPOS)
+        if lab_simulator is None:
+            assert not simulator_running(port)  # each run had its own, on another port
+        else:
+            assert simulator_running(port)  # neither run stopped the lab's simulator
+            asked = {entry["repo"] for entry in lab_simulator.requests()}
+            assert asked == {name.lower() for name in REPOS[:1] + MORE_REPOS}
+    finally:
+        if lab_simulator is not None:
+            lab_simulator.stop()

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from github_stars.reports import history as report
 from github_stars.core import history as history_module
 from github_stars.core.history import StarHistory, StarRecord, database_url
+from github_stars.reports import history as report
 
 try:  # the throw-away cluster helper (moving from `lab` to `servers`)
     from github_stars.servers.postgres import SUPERUSER, PostgresCluster, postgres_available

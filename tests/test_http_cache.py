@@ -17,11 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prefect.settings import PREFECT_HOME, PREFECT_TASKS_REFRESH_CACHE, temporary_settings
+from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
 
-from github_stars import http_cache
-from github_stars.client import REQUESTS, make_http_client
+from github_stars.cli.progress import RunRecorder
+from github_stars.cli.run import build_parser, run_settings
+from github_stars.core import Settings, observing
+from github_stars.core.client import make_http_client
 from github_stars.pipeline import show_stars
+from github_stars.settings import read_token
 from github_stars.simulator.snapshot import snapshot_repo_names, snapshot_stars
 
 STARS = snapshot_stars()
@@ -42,23 +45,30 @@ def remaining(sim, token: str | None) -> int:
     return int(httpx.get(f"{sim.url}/rate_limit", headers=headers).json()["rate"]["remaining"])
 
 
+def with_cache(settings: Settings, folder: Path) -> Settings:
+    """`settings` with the HTTP cache in `folder`: the command line turns it on, lessons do not."""
+    return settings.with_changes(http_cache=str(folder))
+
+
 @pytest.mark.parametrize("token", ["measure-token", None], ids=["token", "no-token"])
-def test_day_two_refresh_of_unchanged_repositories(sim, monkeypatch, token):
+def test_day_two_refresh_of_unchanged_repositories(sim, settings, tmp_path, monkeypatch, token):
     if token:
         monkeypatch.setenv("GITHUB_TOKEN", token)
     else:
         monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     repos = snapshot_repo_names()[:REPOSITORIES]
-    with http_cache.enabled() as folder:
-        with make_http_client(cache=folder) as http:  # day one (the flow would do the same)
-            assert {http.get(f"/repos/{name}").status_code for name in repos} == {200}
-        day_one = kinds(sim, repos)
-        sim.reset()  # a new rate-limit window: the day after
-        before = remaining(sim, token)
-        REQUESTS.reset()
-        with temporary_settings({PREFECT_TASKS_REFRESH_CACHE: True}):  # Prefect's day is over
-            second = show_stars(repos)
-    after, day_two, counts = remaining(sim, token), kinds(sim, repos), REQUESTS.snapshot()
+    cached = with_cache(settings, tmp_path / "http-cache")
+    with make_http_client(cached, token=read_token()) as http:  # day one (as the flow would)
+        assert {http.get(f"/repos/{name}").status_code for name in repos} == {200}
+    day_one = kinds(sim, repos)
+    sim.reset()  # a new rate-limit window: the day after
+    before = remaining(sim, token)
+    with (
+        temporary_settings({PREFECT_TASKS_REFRESH_CACHE: True}),  # Prefect's day is over
+        observing(RunRecorder()) as recorder,  # the run's own request counts
+    ):
+        second = show_stars(repos, cached)
+    after, day_two, counts = remaining(sim, token), kinds(sim, repos), recorder.request_counts()
 
     assert [r.stars for r in second] == [STARS[name.lower()] for name in repos]
     assert not any(r.cached for r in second)  # Prefect's cache really was bypassed
@@ -78,25 +88,26 @@ def test_day_two_refresh_of_unchanged_repositories(sim, monkeypatch, token):
     ARTIFACT.write_text(json.dumps(figures | {"token" if token else "no_token": record}, indent=2))
 
 
-def test_no_secret_in_any_file_of_the_cache(sim, monkeypatch):
+def test_no_secret_in_any_file_of_the_cache(sim, settings, tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
     sim.configure(faults={"pyca/bcrypt": [503, 503, 503, 503], "tox-dev/tox": ["non_json"]})
     repos = ["pyca/cryptography", "jazzband/tablib", "pyca/bcrypt", "tox-dev/tox", "nobody/x"]
-    with http_cache.enabled() as folder:
-        show_stars(repos)
-        with temporary_settings({PREFECT_TASKS_REFRESH_CACHE: True}):
-            show_stars(repos)  # revalidations: stored headers are rewritten
+    folder = tmp_path / "http-cache"
+    cached = with_cache(settings, folder)
+    show_stars(repos, cached)
+    with temporary_settings({PREFECT_TASKS_REFRESH_CACHE: True}):
+        show_stars(repos, cached)  # revalidations: stored headers are rewritten
     assert kinds(sim, repos)["not_modified"] == 2
-    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    files = [p for p in folder.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in files)
     data = b"".join(p.read_bytes() for p in files)
     assert b"pyca/cryptography" in data  # the search looks where the answers are
     assert SENTINEL.encode() not in data and b"Bearer" not in data
 
 
-def test_only_answers_with_an_etag_are_kept_and_every_use_is_revalidated(sim, tmp_path):
+def test_only_answers_with_an_etag_are_kept_and_every_use_is_revalidated(sim, settings, tmp_path):
     sim.configure(faults={"pallets/click": ["non_json", "non_json"]})
-    with make_http_client(cache=tmp_path / "c") as http:
+    with make_http_client(with_cache(settings, tmp_path / "c")) as http:
         for _ in range(2):
             statuses = [
                 http.get(f"/repos/{name}").status_code
@@ -114,25 +125,27 @@ def test_only_answers_with_an_etag_are_kept_and_every_use_is_revalidated(sim, tm
     ]
 
 
-def test_one_api_answer_is_never_served_for_another(sim, tmp_path, monkeypatch):
-    with make_http_client(cache=tmp_path / "c") as http:
+def test_one_api_answer_is_never_served_for_another(sim, settings, tmp_path):
+    cached = with_cache(settings, tmp_path / "c")
+    with make_http_client(cached) as http:
         assert http.get("/repos/psf/requests").status_code == 200
-    monkeypatch.setenv("GITHUB_API_URL", sim.url.replace("127.0.0.1", "localhost"))
-    with make_http_client(cache=tmp_path / "c") as http:
+    elsewhere = cached.with_changes(api_url=sim.url.replace("127.0.0.1", "localhost"))
+    with make_http_client(elsewhere) as http:
         response = http.get("/repos/psf/requests")
     assert not response.extensions["caching"]["from_cache"]  # another URL: a plain request
     assert [e["kind"] for e in sim.requests()] == ["ok", "ok"]
 
 
-def test_where_the_cache_lives(monkeypatch, tmp_path):
-    monkeypatch.setenv("GITHUB_STARS_HTTP_CACHE", str(tmp_path / "mine"))
-    assert http_cache.cache_dir() == tmp_path / "mine"
-    monkeypatch.setenv("GITHUB_STARS_HTTP_CACHE", "off")
-    assert http_cache.cache_dir() is None
-    monkeypatch.delenv("GITHUB_STARS_HTTP_CACHE")
-    with temporary_settings({PREFECT_HOME: tmp_path / "home"}):
-        assert http_cache.cache_dir() == tmp_path / "home" / "http-cache"
-        assert http_cache.active_dir() is None  # off unless the CLI (or `enabled`) turns it on
-        with http_cache.enabled() as folder:
-            assert folder == http_cache.active_dir() == tmp_path / "home" / "http-cache"
-        assert http_cache.active_dir() is None
+def test_where_the_cache_lives(tmp_path):
+    def folder(**environ: str) -> str | None:
+        return Settings.from_environment(environ, http_cache=True).http_cache
+
+    assert folder(GITHUB_STARS_HTTP_CACHE=str(tmp_path / "mine")) == str(tmp_path / "mine")
+    assert folder(GITHUB_STARS_HTTP_CACHE="off") is None
+    home = tmp_path / "home"
+    assert folder(PREFECT_HOME=str(home)) == str(home / "http-cache")
+    # Off unless the edge asks for it: the command line does, lessons and defaults do not.
+    assert Settings().http_cache is None
+    assert Settings.from_environment({"PREFECT_HOME": str(home)}).http_cache is None
+    cli = run_settings(build_parser().parse_args([]))
+    assert cli.http_cache == os.environ["GITHUB_STARS_HTTP_CACHE"]  # the test's own folder

@@ -1,6 +1,7 @@
-"""The finished pipeline on a Prefect server whose database is PostgreSQL (README, "When SQLite
-is not enough"): a throw-away cluster (`github_stars.lab.postgres`), a Prefect server on it,
-`python -m github_stars` against the session's simulator; nothing left behind."""
+"""PostgreSQL with the finished pipeline (README, "When SQLite is not enough"): a Prefect
+server whose database is a throw-away cluster (`github_stars.servers.PostgresCluster`), and a
+star history kept in PostgreSQL (`--history postgresql+psycopg://...`); `python -m
+github_stars` against the session's simulator; nothing left behind."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import time
 import httpx
 import pytest
 
-from github_stars import config
-from github_stars.lab.postgres import PostgresCluster, postgres_available
-from github_stars.lab.prefect_server import PrefectServer
-from github_stars.simulator.snapshot import snapshot_stars
+from github_stars.servers import PostgresCluster, PrefectServer, postgres_available
+from github_stars.servers.postgres import SUPERUSER
+from github_stars.settings import DEFAULT_REPOS
+from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars
 
 UNAVAILABLE = postgres_available()
 pytestmark = [
@@ -29,6 +30,8 @@ FLOW_RUNS = (
     "SELECT flow_run.state_type FROM flow_run JOIN flow ON flow.id = flow_run.flow_id "
     "WHERE flow.name = 'show-stars'"
 )
+STARS = snapshot_stars()
+EXPECTED = [f"{repo}: {STARS[repo.lower()]} stars" for repo in DEFAULT_REPOS]
 
 
 def wait_for(query, cluster: PostgresCluster, expected: str, timeout: float = 60.0) -> str:
@@ -39,6 +42,16 @@ def wait_for(query, cluster: PostgresCluster, expected: str, timeout: float = 60
     return answer
 
 
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "github_stars", *args],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
 def test_the_pipeline_runs_on_a_prefect_server_backed_by_postgresql(sim) -> None:
     with (
         PostgresCluster(start_timeout=60) as cluster,
@@ -46,20 +59,12 @@ def test_the_pipeline_runs_on_a_prefect_server_backed_by_postgresql(sim) -> None
     ):
         assert server.database == "postgresql"
         assert httpx.get(f"{server.api_url}/health", timeout=10).json() is True
-        env = {**os.environ, "PREFECT_API_URL": server.api_url, "GITHUB_API_URL": sim.url}
-        run = subprocess.run(
-            [sys.executable, "-m", "github_stars"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
+        run = run_cli(PREFECT_API_URL=server.api_url, GITHUB_API_URL=sim.url)
         assert run.returncode == 0, run.stderr[-3000:]
+        assert f"Prefect server: {server.api_url} (PREFECT_API_URL)." in run.stderr
 
-        stars = snapshot_stars()
-        expected = [f"{repo}: {stars[repo.lower()]} stars" for repo in config.DEFAULT_REPOS]
-        assert run.stdout.splitlines()[-3:] == expected
-        assert sim.request_count() == len(config.DEFAULT_REPOS)
+        assert run.stdout.splitlines()[-3:] == EXPECTED
+        assert sim.request_count() == len(DEFAULT_REPOS)
 
         # The server kept the run in PostgreSQL, not in an SQLite file of its own.
         assert wait_for(FLOW_RUNS, cluster, "COMPLETED") == "COMPLETED"
@@ -67,7 +72,7 @@ def test_the_pipeline_runs_on_a_prefect_server_backed_by_postgresql(sim) -> None
             "SELECT count(*) FROM task_run WHERE state_type = 'COMPLETED' "
             "AND name LIKE 'fetch_stats-%'"
         )
-        assert wait_for(task_runs, cluster, str(len(expected))) == str(len(expected))
+        assert wait_for(task_runs, cluster, str(len(EXPECTED))) == str(len(EXPECTED))
         assert not (server.home / "prefect.db").exists()
         cluster_dir, server_home = cluster.root, server.home
         postgres_pid = cluster.process.pid
@@ -75,3 +80,29 @@ def test_the_pipeline_runs_on_a_prefect_server_backed_by_postgresql(sim) -> None
     assert not cluster_dir.exists() and not server_home.exists()
     with pytest.raises(ProcessLookupError):
         os.kill(postgres_pid, 0)
+
+
+def test_the_star_history_is_kept_in_postgresql(sim, tmp_path) -> None:
+    """`--history` with a URL without a password (the password from PGPASSWORD): one row per
+    repository, in the cluster's database; the password is in no output and no row."""
+    with PostgresCluster(database="history", start_timeout=60) as cluster:
+        url = f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{cluster.port}/history"
+        run = run_cli(
+            "--history",
+            url,
+            GITHUB_API_URL=sim.url,
+            PGPASSWORD=cluster.password,
+            PGPASSFILE=str(tmp_path / "no-pgpass"),
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.stdout.splitlines()[-3:] == EXPECTED
+        assert f"history: {url}" in run.stderr
+        rows = cluster.psql("SELECT repo, stars, api FROM star_history ORDER BY repo_key")
+        assert rows.splitlines() == sorted(
+            (
+                f"{repo}|{STARS[repo.lower()]}|github-stars-simulator@{SNAPSHOT_DATE}"
+                for repo in DEFAULT_REPOS
+            ),
+            key=str.lower,
+        )
+        assert cluster.password not in run.stdout + run.stderr

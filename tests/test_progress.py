@@ -1,12 +1,13 @@
 """The CLI's progress display and summary, and the flow's observer hook that feeds them."""
 
+from __future__ import annotations
+
 import io
 
 from rich.console import Console
 
-from github_stars.config import RateBudget
-from github_stars.pipeline import RepoResult, observe, show_stars
-from github_stars.progress import (
+from github_stars.cli import progress as progress_module
+from github_stars.cli.progress import (
     RunProgress,
     budget_floor,
     budget_notice,
@@ -14,6 +15,9 @@ from github_stars.progress import (
     estimate,
     summary,
 )
+from github_stars.cli.run import main
+from github_stars.core import GitHubApi, RateBudget, RepoResult, observing
+from github_stars.pipeline import show_stars
 from github_stars.simulator.snapshot import snapshot_stars
 
 STARS = snapshot_stars()
@@ -55,20 +59,19 @@ def recording_progress(total: int) -> tuple[RunProgress, io.StringIO]:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=120)
     clock = iter(range(0, 10_000, 40)).__next__  # 40 s between readings
-    return RunProgress(RateBudget(50, 50.0), lambda: 0, console=console, clock=clock), out
+    return RunProgress(total, RateBudget(50, 50.0), console=console, clock=clock), out
 
 
 def test_progress_counts_and_prints_status_lines_when_not_a_terminal():
     progress, out = recording_progress(12)
     with progress:
-        progress.started(12)
         for i in range(12):
             progress.finished(
                 RepoResult(repo=f"o/r{i}", stars=1, cached=i < 3)
                 if i != 5
                 else RepoResult(repo="o/bad", error="not found (404)")
             )
-    assert dict(progress.counts) == {"done": 12, "ok": 11, "failed": 1, "cached": 3}
+    assert dict(progress.tally) == {"done": 12, "ok": 11, "failed": 1, "cached": 3}
     lines = out.getvalue().splitlines()
     assert any(line.startswith("12/12 done: ok 11, failed 1, cached 3") for line in lines)
     assert len(lines) <= 13  # a status line per 30 s at most, then the final bar
@@ -77,7 +80,6 @@ def test_progress_counts_and_prints_status_lines_when_not_a_terminal():
 def test_few_repositories_show_no_progress():
     progress, out = recording_progress(3)
     with progress:
-        progress.started(3)
         progress.finished(RepoResult(repo="o/r", stars=1))
     assert out.getvalue() == ""
 
@@ -110,35 +112,57 @@ def test_summary_fits_a_screen():
 
 class Recorder:
     def __init__(self):
-        self.total, self.seen = 0, []
+        self.apis: list[GitHubApi] = []
+        self.seen: list[str] = []
 
-    def started(self, total):
-        self.total += total
+    def opened(self, api):
+        self.apis.append(api)
 
     def finished(self, result):
         self.seen.append(result.repo)
 
 
-def test_the_flow_tells_an_observer_of_each_outcome_as_it_finishes(sim):
+def test_the_flow_tells_an_observer_of_each_outcome_as_it_finishes(sim, settings):
     sim.configure(faults={"psf/black": [404]})
     repos = ["pallets/click", "psf/black", "not a name", "PALLETS/click", "encode/httpx"]
-    with observe(Recorder()) as recorder:
-        results = show_stars(repos)
-    assert recorder.total == 4  # distinct names, the invalid one included
+    with observing(Recorder()) as recorder:
+        results = show_stars(repos, settings)
+    assert [api.settings for api in recorder.apis] == [settings]  # told of the run's API
     assert sorted(recorder.seen) == sorted(r.repo for r in results)
     assert [r.ok for r in results] == [True, False, False, True]
     assert results[0].stars == STARS["pallets/click"]
-    show_stars(["pallets/click"])  # after the block: not observed
-    assert len(recorder.seen) == 4
+    show_stars(["pallets/click"], settings)  # after the block: not observed
+    assert len(recorder.seen) == 4 and len(recorder.apis) == 1
 
 
-def test_a_failing_observer_costs_no_result(sim):
+def test_a_failing_observer_costs_no_result(sim, settings):
     class Broken:
-        def started(self, total):
+        def opened(self, api):
             raise RuntimeError("display broke")
 
-        finished = started
+        finished = opened
 
-    with observe(Broken()):
-        (result,) = show_stars(["pallets/jinja"])
+    with observing(Broken()):
+        (result,) = show_stars(["pallets/jinja"], settings)
     assert result.stars == STARS["pallets/jinja"]
+
+
+def test_the_command_lines_display_counts_every_outcome_of_the_run(sim, monkeypatch, capsys):
+    """The display's total is the number of outcomes the run reports, and it hears each one
+    (the run's API is the test's simulator; Prefect's server is the test session's)."""
+    displays: list[RunProgress] = []
+
+    class KeptProgress(RunProgress):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            displays.append(self)
+
+    monkeypatch.setenv("GITHUB_API_URL", sim.url)
+    monkeypatch.setattr(progress_module, "RunProgress", KeptProgress)
+    monkeypatch.setattr("github_stars.cli.logs.set_log_verbosity", lambda verbose, quiet: None)
+    repos = ["pallets/click", "psf/black", "not a name", "PALLETS/click", "encode/httpx"]
+    assert main(repos) == 1  # an invalid name fails the run
+    lines = capsys.readouterr().out.splitlines()
+    (display,) = displays
+    assert len(lines) == 4  # one line per outcome: the duplicate once, the invalid name too
+    assert display.total == display.tally["done"] == len(lines)

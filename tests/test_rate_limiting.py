@@ -7,17 +7,12 @@ import time
 import pytest
 from prefect import get_client
 from prefect.concurrency.sync import rate_limit
+from prefect.exceptions import ObjectNotFound
 
-from github_stars import rate_limiting
-from github_stars.config import RateBudget
-from github_stars.prefect_settings import PROCESS_SETTINGS, shell_exports
-from github_stars.rate_limiting import (
-    DECAY_MARGIN,
-    SLOT_UNITS,
-    RefillEstimate,
-    ensure_rate_limit,
-    in_slot_units,
-)
+from github_stars.core import GitHubApi, RateBudget, Settings, ensure_rate_limit
+from github_stars.core import rate_limits as rate_limiting
+from github_stars.core.rate_limits import DECAY_MARGIN, SLOT_UNITS, RefillEstimate, in_slot_units
+from github_stars.settings import PREFECT_PROCESS_SETTINGS, shell_exports
 
 
 def test_slot_units_scale_limit_and_decay_alike():
@@ -35,7 +30,7 @@ def test_shell_exports_keep_values_already_set_and_change_nothing():
     lines = shell_exports(environ).splitlines()
     assert environ == {name: "2 s"}
     assert f"export {name}='2 s'" in lines
-    assert len(lines) == len(PROCESS_SETTINGS)
+    assert len(lines) == len(PREFECT_PROCESS_SETTINGS)
     assert "export PREFECT_SERVER_ANALYTICS_ENABLED=false" in lines
     assert "export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE=500" in lines
 
@@ -61,14 +56,30 @@ def test_a_request_counted_as_many_slots_waits_for_its_refill():
     assert taken[2] - taken[0] >= 0.2  # never faster than the budget allows
 
 
-def test_a_run_with_a_budget_of_its_own_gets_a_limit_of_its_own(monkeypatch):
-    from github_stars.config import RATE_LIMIT_NAME, rate_limit_name
+def test_a_run_with_a_budget_of_its_own_gets_a_limit_of_its_own():
+    simulator = Settings(api_url="http://127.0.0.1:8765")
+    assert simulator.rate_limit_name == "github-api-units-50-at-50-per-s"
+    own = simulator.with_changes(budget=RateBudget(4, 8.0))
+    assert own.rate_limit_name == "github-api-units-4-at-8-per-s"
+    environ = {"GITHUB_STARS_RATE_LIMIT": "4", "GITHUB_STARS_RATE_PER_SECOND": "8"}
+    assert Settings.from_environment(environ).rate_limit_name == own.rate_limit_name
+    assert Settings().rate_limit_name == "github-api-units-60-at-0.0166667-per-s"
+    assert Settings.from_environment({"GITHUB_TOKEN": "t"}, live=True).rate_limit_name == (
+        "github-api-units-100-at-1.38889-per-s"
+    )
 
-    monkeypatch.delenv("GITHUB_STARS_RATE_LIMIT", raising=False)
-    assert rate_limit_name() == RATE_LIMIT_NAME == "github-api-units"
-    monkeypatch.setenv("GITHUB_STARS_RATE_LIMIT", "4")
-    monkeypatch.setenv("GITHUB_STARS_RATE_PER_SECOND", "8")
-    assert rate_limit_name() == "github-api-units-4-at-8-per-s"
+
+def test_a_run_creates_its_limit_in_slot_units_before_its_first_request(sim, settings):
+    budget = RateBudget(7, 3.5)  # a budget no other test uses
+    run = settings.with_changes(budget=budget)
+    with get_client(sync_client=True) as client, pytest.raises(ObjectNotFound):
+        client.read_global_concurrency_limit_by_name(run.rate_limit_name)
+    with GitHubApi.open(run) as api:
+        api.take_request_slot()
+        assert api.get_repo("psf/requests")["full_name"] == "psf/requests"
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(run.rate_limit_name)
+    assert (limit.limit, limit.slot_decay_per_second) == (7 * SLOT_UNITS, 3.5 * SLOT_UNITS)
 
 
 def test_refill_estimate_asks_only_once_the_batch_has_refilled(monkeypatch):

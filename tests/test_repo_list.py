@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from github_stars.repo_list import (
+from github_stars.cli.repo_list import (
     RepoListError,
     normalise,
     parse_text,

@@ -1,7 +1,6 @@
 import pytest
 
-from github_stars.errors import InvalidRepoName
-from github_stars.repo_names import parse_repo_names, validate_repo_name
+from github_stars.core import InvalidRepoName, RepoResult, parse_repo_names, validate_repo_name
 
 
 @pytest.mark.parametrize(
@@ -42,3 +41,13 @@ def test_parse_keeps_valid_in_order_drops_duplicates_and_explains_the_rest():
 def test_parse_empty_list():
     parsed = parse_repo_names([])
     assert (parsed.valid, parsed.invalid) == ([], {})
+
+
+def test_results_come_back_in_input_order_once_per_distinct_name():
+    parsed = parse_repo_names(["c/d", "bad", "A/B", "a/b", "bad"])
+    fetched = [RepoResult("A/B", stars=1), RepoResult("c/d", stars=2)]  # in the order they finished
+    assert [(r.repo, r.stars, r.error_kind) for r in parsed.in_input_order(fetched)] == [
+        ("c/d", 2, None),
+        ("bad", None, "invalid name"),
+        ("A/B", 1, None),
+    ]

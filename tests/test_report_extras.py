@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from github_stars.core import RepoResult
 from github_stars.lab.measure import connect_to_prefect
-from github_stars.pipeline import RepoResult
-from github_stars.report import (
+from github_stars.reports.results import (
     plot_language_counts,
     plot_stars_vs_forks,
     read_results,

@@ -3,13 +3,16 @@
 One cluster started the way an operator would (`dask scheduler`, `dask worker --nworkers 2`,
 separate processes without the run's environment: no PREFECT_API_URL, no GITHUB_API_URL,
 another PREFECT_HOME) serves most tests; `--dask-workers 2` starts its own local cluster.
-Every process is started and stopped here, on 127.0.0.1.
+The run's settings reach the workers inside the `GitHubApi` each task gets; the token does
+not travel (each worker reads its own). Every process is started and stopped here, on
+127.0.0.1.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -22,20 +25,25 @@ from distributed import Client, get_task_stream
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from github_stars import scale_out
-from github_stars.pipeline import show_stars
-from github_stars.retry_after import pause_key
-from github_stars.shared_pause import PrefectVariablePauses
-from github_stars.simulator import free_port
+from github_stars.cli.scale_out import dask_cluster as cli_dask_cluster
+from github_stars.cli.scale_out import token_digest, warn_about_worker_tokens
+from github_stars.core import GitHubApi, RateBudget, Settings
+from github_stars.core.pause import ApiPause, PrefectVariablePauses, variable_name
+from github_stars.pipeline import fetch_stats, on_dask
+from github_stars.servers import free_port
 from github_stars.simulator.snapshot import snapshot_repo_names, snapshot_stars
-from github_stars.tasks import fetch_stats
 
 STARS = snapshot_stars()
 ATTEMPTS = fetch_stats.retries + 1
-SENTINEL = "ghp_scaleoutsentinel0123456789abcdef"
+SENTINEL = "ghp_scaleoutsentinel0123456789abcdef"  # the workers' token
 SEED = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
 
-pytestmark = pytest.mark.timeout(240)
+# Bounds for a busy shared 2-core machine, where starting the module's cluster and importing
+# the pipeline in it (`warm_up`, in the first test that uses it) takes minutes, and so can a
+# CLI run on it; tests with two CLI runs get longer.
+pytestmark = pytest.mark.timeout(600)
+CLI_TIMEOUT = 420
+TWO_CLI_RUNS = pytest.mark.timeout(2 * CLI_TIMEOUT + 240)
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -58,20 +66,39 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def warm_up(client: Client) -> None:
+    """Import the pipeline once in the scheduler and in each worker process.
+
+    Dask's scheduler unpickles every task it is given (Prefect and the pipeline with it) and a
+    worker every task it runs: a first import on a busy 2-core machine holds their event loops
+    for a minute or more, long enough for a client to lose its connection to the scheduler.
+    """
+
+    def load() -> None:
+        import github_stars.pipeline  # noqa: F401 - imported for its cost only
+
+    client.run_on_scheduler(load)
+    workers = list(client.scheduler_info()["workers"])
+    client.gather([client.submit(load, workers=[w], pure=False) for w in workers])
+
+
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory) -> Iterator[str]:
     """`dask scheduler` + `dask worker --nworkers 2`: generic workers, started before any run.
 
-    Their environment has none of the run's settings (no PREFECT_API_URL, GITHUB_API_URL or
-    result storage, another PREFECT_HOME); it has its own GITHUB_TOKEN, as an operator
-    would give it. Yields the scheduler's address.
+    Their environment has none of the run's settings (no PREFECT_API_URL, GITHUB_API_URL,
+    result storage or HTTP cache, another PREFECT_HOME); it has its own GITHUB_TOKEN, as an
+    operator would give it. The pipeline is imported in each process (`warm_up`). Yields the
+    scheduler's address.
     """
     logs = tmp_path_factory.mktemp("dask-cluster")
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"PREFECT_API_URL", "GITHUB_API_URL", "PREFECT_LOCAL_STORAGE_PATH"}
+    unset = {
+        "PREFECT_API_URL",
+        "GITHUB_API_URL",
+        "PREFECT_LOCAL_STORAGE_PATH",
+        "GITHUB_STARS_HTTP_CACHE",
     }
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
     environ |= {"PREFECT_HOME": str(logs / "worker-prefect-home"), "GITHUB_TOKEN": SENTINEL}
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -110,6 +137,7 @@ def dask_cluster(tmp_path_factory) -> Iterator[str]:
                 )
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=90)
+            warm_up(client)
         yield address
     finally:
         for process in reversed(started):
@@ -123,31 +151,20 @@ def dask_client(dask_cluster) -> Iterator[Client]:
 
 
 @pytest.fixture
-def shared_pauses(sim):
-    """The Prefect server's pause for the simulator, cleared before and after the test."""
-    store = PrefectVariablePauses()
-    with _worker_token():
-        store.clear(pause_key())
-    yield store
-    with _worker_token():
-        store.clear(pause_key())
+def shared_pause(sim) -> Iterator[PrefectVariablePauses]:
+    """GitHub's pause for the simulator and the workers' token, as the workers keep it on the
+    Prefect server (`share_pause`); cleared before and after the test."""
+    with get_client(sync_client=True) as prefect:
+        store = PrefectVariablePauses(prefect, variable_name(sim.url, SENTINEL))
+        store.clear()
+        yield store
+        store.clear()
 
 
-@contextlib.contextmanager
-def _worker_token() -> Iterator[None]:
-    """This process with the workers' token (the pause key is per API and token)."""
-    saved = os.environ.get("GITHUB_TOKEN")
-    os.environ["GITHUB_TOKEN"] = SENTINEL
-    try:
-        yield
-    finally:
-        scale_out._apply({"GITHUB_TOKEN": saved})
-
-
-def run_on(address: str, repos: list[str]):
-    """The finished flow on the cluster at `address`: its state."""
-    with scale_out.dask_task_runner(address=address) as runner:
-        return show_stars.with_options(task_runner=runner)(repos, return_state=True)
+def run_on(address: str, repos: list[str], settings: Settings):
+    """The finished flow on the cluster at `address`, as the CLI runs it: its state."""
+    shared = settings.with_changes(share_pause=True)
+    return on_dask(address)(repos, shared, return_state=True)
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -156,12 +173,43 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
         env=os.environ | env,
         capture_output=True,
         text=True,
-        timeout=220,
+        timeout=CLI_TIMEOUT,
     )
 
 
 def expected_lines(repos: list[str]) -> list[str]:
     return [f"{repo}: {STARS[repo.lower()]} stars" for repo in repos]
+
+
+def task_runs_of(state) -> list:
+    with get_client(sync_client=True) as prefect:  # the task runs are on this server (#19925)
+        return prefect.read_task_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+            )
+        )
+
+
+def sent_by_each_worker(client: Client) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per worker process: what each run it took part in sent from it, as (requests, answered
+    304), by run id (the run's `RequestCounter` in that process)."""
+
+    def sent_here() -> dict[str, tuple[int, int]]:
+        from github_stars.core import api
+
+        counts = {run: found.counter.snapshot() for run, found in api._RESOURCES.items()}
+        return {run: (c.requests, c.not_modified) for run, c in counts.items()}
+
+    return client.run(sent_here)
+
+
+def new_run(before: dict, after: dict) -> dict[str, tuple[int, int]]:
+    """What one run new in `after` sent from each worker process (exactly one new run)."""
+    runs = {run for sent in after.values() for run in sent} - {
+        run for sent in before.values() for run in sent
+    }
+    (run,) = runs
+    return {worker: sent[run] for worker, sent in after.items() if run in sent}
 
 
 # --- the CLI ---------------------------------------------------------------------------------
@@ -180,6 +228,7 @@ def test_cli_on_a_local_cluster_of_two_processes_with_faults(sim):
     assert "Starting temporary server" not in done.stderr  # the session's one server
 
 
+@TWO_CLI_RUNS
 def test_cli_on_an_existing_scheduler(sim, dask_cluster):
     """`--dask-address`: generic workers get the run's API with the run; then the cache."""
     sim.configure(faults={"tiangolo/fastapi": [502, "reset"]})
@@ -211,32 +260,65 @@ def test_cli_on_an_existing_scheduler(sim, dask_cluster):
     assert sim.request_count() == 0
 
 
+@TWO_CLI_RUNS
+def test_workers_send_conditional_requests_with_the_cli_http_cache(sim, dask_cluster, dask_client):
+    """The CLI turns the HTTP cache on, and on Dask the workers send the requests: a re-run
+    whose tasks run again revalidates what the first run's workers stored (`If-None-Match`),
+    and is answered 304 Not Modified.
+
+    The second run bypasses Prefect's cache (`PREFECT_TASKS_REFRESH_CACHE`), so its tasks
+    run. The simulator answers 304 only to an `If-None-Match` naming the repository's current
+    ETag; each worker process's own count of the run's requests (its `RequestCounter`, which
+    counts a 304 its HTTP cache revalidated) shows whose requests they were.
+    """
+    repos = snapshot_repo_names()[400:408]
+    env = {"GITHUB_API_URL": sim.url, "GITHUB_TOKEN": SENTINEL}
+    before = sent_by_each_worker(dask_client)
+    first = run_cli(*repos, "--dask-address", dask_cluster, **env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert sorted((e["repo"], e["status"]) for e in sim.requests()) == sorted(
+        (repo.lower(), 200) for repo in repos
+    )
+    after_first = sent_by_each_worker(dask_client)
+    first_run = new_run(before, after_first)
+    assert sum(sent for sent, _ in first_run.values()) == len(repos)
+
+    sim.reset()
+    second = run_cli(
+        *repos, "--dask-address", dask_cluster, PREFECT_TASKS_REFRESH_CACHE="true", **env
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stdout.splitlines() == expected_lines(repos)
+    assert f"{len(repos)} ok (0 from Prefect's cache)" in second.stderr  # the tasks ran
+    assert sorted((e["repo"], e["status"], e["kind"]) for e in sim.requests()) == sorted(
+        (repo.lower(), 304, "not_modified") for repo in repos
+    )
+    second_run = new_run(after_first, sent_by_each_worker(dask_client))
+    assert second_run, "no worker process sent the second run's requests"
+    assert sum(sent for sent, _ in second_run.values()) == len(repos)
+    assert sum(revalidated for _, revalidated in second_run.values()) == len(repos)
+    assert SENTINEL not in first.stderr + second.stderr
+
+
 # --- correct across processes ---------------------------------------------------------------
 def test_a_429_one_worker_sees_pauses_every_worker(
-    sim, dask_cluster, dask_client, shared_pauses, monkeypatch
+    sim, settings, dask_cluster, dask_client, shared_pause
 ):
     """After a 429 with Retry-After, no request leaves any worker before that time.
 
     The budget spreads 30 requests over ~4 s, so both workers are sending when one of them
     is refused; the refusal is mid-run.
     """
-    monkeypatch.setenv("GITHUB_STARS_RATE_LIMIT", "2")
-    monkeypatch.setenv("GITHUB_STARS_RATE_PER_SECOND", "8")
     repos = snapshot_repo_names()[100:130]
     refused = repos[12]  # mid-list: requests before it, and most of the run after its pause
     retry_after = 2
     sim.configure(faults={refused: [429]}, retry_after=retry_after, latency=0.05)
+    budget = settings.with_changes(budget=RateBudget(limit=2, per_second=8))
     with get_task_stream(client=dask_client) as stream:
-        state = run_on(dask_cluster, repos)
+        state = run_on(dask_cluster, repos, budget)
     assert [r.stars for r in state.result()] == [STARS[r.lower()] for r in repos]
     assert len({entry["worker"] for entry in stream.data}) == 2  # both processes ran tasks
-    with get_client(sync_client=True) as prefect:  # the task runs are on this server (#19925)
-        task_runs = prefect.read_task_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
-            )
-        )
-    assert len([t for t in task_runs if t.name.startswith("fetch_stats")]) == len(repos)
+    assert len([t for t in task_runs_of(state) if t.name.startswith("fetch_stats")]) == len(repos)
     log = sim.requests()
     (refusal,) = [e for e in log if e["status"] == 429]
     until = refusal["t_end"] + retry_after
@@ -250,27 +332,27 @@ def test_a_429_one_worker_sees_pauses_every_worker(
     assert len(after) >= 5  # ... and the run went on after the pause, on both workers
 
 
-def test_the_token_stays_in_the_workers_environment(sim, dask_cluster, shared_pauses, monkeypatch):
+def test_the_token_stays_in_the_workers_environment(
+    sim, settings, dask_cluster, shared_pause, monkeypatch
+):
     from test_secrets import files_to_search, leaks, wait_for_server_writes
 
     monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
     sim.configure(faults={"pyca/bcrypt": [503] * ATTEMPTS})
-    state = run_on(dask_cluster, ["pyca/cryptography", "pyca/bcrypt"])
+    state = run_on(dask_cluster, ["pyca/cryptography", "pyca/bcrypt"], settings)
     assert [r.ok for r in state.result()] == [True, False]
     assert sim.requests() and all(e["authenticated"] for e in sim.requests())
     with get_client(sync_client=True) as prefect:
-        task_runs = prefect.read_task_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
-            )
-        )
         flow_run = prefect.read_flow_run(state.state_details.flow_run_id)
-    assert SENTINEL not in repr(flow_run.parameters) + repr(task_runs)
+    assert flow_run.parameters["settings"]["share_pause"] is True  # the run's settings ...
+    assert SENTINEL not in repr(flow_run.parameters) + repr(task_runs_of(state))  # ... alone
     wait_for_server_writes()
     assert leaks(files_to_search(), SENTINEL) == []
 
 
-def test_a_worker_killed_mid_run_loses_nothing(sim, dask_cluster, dask_client, shared_pauses):
+def test_a_worker_killed_mid_run_loses_nothing(
+    sim, settings, dask_cluster, dask_client, shared_pause
+):
     """SIGKILL one worker process while its tasks are in flight: every repository is still
     reported once, with its stars or a clear error."""
     repos = snapshot_repo_names()[200:216]
@@ -280,7 +362,7 @@ def test_a_worker_killed_mid_run_loses_nothing(sim, dask_cluster, dask_client, s
 
     def run() -> None:
         try:
-            outcome["state"] = run_on(dask_cluster, repos)
+            outcome["state"] = run_on(dask_cluster, repos, settings)
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             outcome["error"] = exc
 
@@ -304,45 +386,55 @@ def test_a_worker_killed_mid_run_loses_nothing(sim, dask_cluster, dask_client, s
     for result in results:
         assert result.stars == STARS[result.repo.lower()] or result.error, result
     dask_client.wait_for_workers(2, timeout=60)  # the nanny restarted it for the next test
+    warm_up(dask_client)
 
 
 # --- the pieces --------------------------------------------------------------------------
-def test_the_run_environment_is_set_on_a_worker_and_restored_after(monkeypatch):
-    monkeypatch.setenv("GITHUB_STARS_TIMEOUT", "7")
-    monkeypatch.delenv("GITHUB_STARS_MAX_WAIT", raising=False)
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    settings = scale_out.run_environment({"GITHUB_API_URL": "http://127.0.0.1:1"})
-    assert settings["GITHUB_API_URL"] == "http://127.0.0.1:1"
-    assert settings["GITHUB_STARS_TIMEOUT"] is None  # not set for the run: unset on workers
-    assert settings["GITHUB_STARS_SHARED_PAUSE"] == "1"
-    assert "GITHUB_TOKEN" not in settings
-    plugin = scale_out.RunEnvironment(settings | {"GITHUB_STARS_MAX_WAIT": "5"})
-    plugin.setup(worker=None)
-    assert os.environ["GITHUB_API_URL"] == "http://127.0.0.1:1"
-    assert "GITHUB_STARS_TIMEOUT" not in os.environ
-    assert os.environ["GITHUB_STARS_MAX_WAIT"] == "5"
-    plugin.teardown(worker=None)
-    assert os.environ["GITHUB_STARS_TIMEOUT"] == "7"
-    assert "GITHUB_STARS_MAX_WAIT" not in os.environ and "GITHUB_API_URL" not in os.environ
+def test_the_run_settings_travel_inside_the_api_and_the_token_does_not(
+    settings, dask_client, monkeypatch
+):
+    """A generic worker (none of the run's environment) gets the run's settings with the
+    `GitHubApi` a task receives; it reads its own token, which never travels."""
+    mine = "ghp_flowprocesssentinel0123456789abcd"
+    monkeypatch.setenv("GITHUB_TOKEN", mine)
+    run_settings = settings.with_changes(
+        timeout=7.0, max_wait=5.0, budget=RateBudget(limit=3, per_second=2.0), share_pause=True
+    )
+    api = GitHubApi(run_settings, identity="an API")
+    assert mine.encode() not in pickle.dumps(api)
+
+    def what_the_worker_has(api: GitHubApi) -> tuple[Settings, str | None, str]:
+        from github_stars.cli.scale_out import token_digest
+
+        return api.settings, os.environ.get("GITHUB_API_URL"), token_digest()
+
+    on_worker = dask_client.submit(what_the_worker_has, api, pure=False).result(timeout=60)
+    assert on_worker[0] == run_settings
+    assert on_worker[1] is None  # not from the worker's environment
+    monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
+    assert on_worker[2] == token_digest()  # the worker's own token
+
+
+def test_a_worker_with_another_token_is_named_never_its_token(dask_client, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)  # the workers' token: nothing to say
+    assert warn_about_worker_tokens(dask_client) == []
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_anothertoken0123456789abcdef0123")
+    problems = warn_about_worker_tokens(dask_client)
+    assert len(problems) == 2 and all("different GITHUB_TOKEN" in p for p in problems)
+    assert all(SENTINEL not in p and "ghp_another" not in p for p in problems)
 
 
 def test_either_workers_or_an_address():
     for kwargs in ({}, {"workers": 2, "address": "tcp://127.0.0.1:1"}, {"workers": 0}):
-        with pytest.raises(ValueError), scale_out.dask_task_runner(**kwargs):
+        with pytest.raises(ValueError), cli_dask_cluster(**kwargs):
             pass
 
 
-def test_the_shared_pause_holds_across_processes_and_is_never_keyed_by_the_token(
-    monkeypatch, shared_pauses
-):
-    from github_stars.retry_after import ApiPause
-    from github_stars.shared_pause import variable_name
-
-    monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
-    monkeypatch.setenv("GITHUB_STARS_SHARED_PAUSE", "1")
-    one, other = ApiPause(), ApiPause()  # two processes' pauses: nothing shared in memory
-    one.pause(pause_key(), 3)
-    assert 2 < other.remaining(pause_key()) <= 3
-    assert SENTINEL not in variable_name(pause_key())
-    other.clear()
-    assert other.remaining(pause_key()) == 0 and one.remaining(pause_key()) > 2  # its memory
+def test_the_shared_pause_holds_across_processes_and_is_never_keyed_by_the_token(shared_pause):
+    # Two processes' pauses: each its own memory, the Prefect server's variable in common.
+    one, other = ApiPause(60.0, shared_pause), ApiPause(60.0, shared_pause)
+    one.pause(3)
+    assert 2 < other.remaining() <= 3
+    assert SENTINEL not in shared_pause.name
+    shared_pause.clear()
+    assert other.remaining() == 0 and one.remaining() > 2  # its memory

@@ -2,15 +2,18 @@
 
 Runs the pipeline in-process and through the CLI with a sentinel token, including failing
 repositories, then searches everything that was printed or logged (at DEBUG, httpx included),
-every file under PREFECT_HOME (result storage, names included), and the Prefect server's
-SQLite database files (flow/task runs, states, logs, events).
+every file under PREFECT_HOME (result storage, names included), the HTTP cache, and the
+Prefect server's SQLite database files (flow/task runs, states, logs, events) and log.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import inspect
 import logging
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -21,11 +24,11 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.logging.handlers import APILogHandler
-from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, get_current_settings
+from prefect.settings import get_current_settings
 
-from github_stars.pipeline import show_stars
+from github_stars.core import GitHubApi, Settings
+from github_stars.pipeline import fetch_stats, show_stars
 from github_stars.simulator.snapshot import snapshot_stars
-from github_stars.tasks import CACHE_POLICY, fetch_stats
 
 STARS = snapshot_stars()
 SENTINEL = f"ghp_sentinel{uuid.uuid4().hex}"
@@ -41,16 +44,14 @@ FAULTS = {"pyca/bcrypt": [503] * 4, "pyca/pynacl": ["non_json"]}
 
 
 def files_to_search() -> list[Path]:
-    """Every file under PREFECT_HOME and the result storage, and the server's database."""
+    """Every file under PREFECT_HOME, the result storage and the HTTP cache, and the Prefect
+    server's home: its database (with its -wal / -shm journals) and its log."""
     roots = [
         Path(os.environ["PREFECT_HOME"]),
         Path(get_current_settings().results.local_storage_path),
+        Path(os.environ["GITHUB_STARS_HTTP_CACHE"]),  # conftest.py: this test's folder
+        Path(os.environ["GITHUB_STARS_TEST_DATABASE"]).parent,  # conftest.py: this worker's
     ]
-    url = os.environ.get("GITHUB_STARS_TEST_DATABASE_URL")  # conftest.py, for xdist workers
-    url = url or PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-    url = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
-    database = Path(url.split("///", 1)[1])
-    roots.append(database.parent)  # the .db file and its -wal / -shm journals
     return sorted({p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()})
 
 
@@ -78,11 +79,11 @@ def everything_logged(caplog):
 
 
 def test_token_is_sent_but_never_printed_logged_or_persisted(
-    sim, monkeypatch, capsys, everything_logged
+    sim, settings, monkeypatch, capsys, everything_logged
 ):
     monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
     sim.configure(faults=FAULTS)
-    state = show_stars.with_options(name="secrets-in-process")(REPOS, return_state=True)
+    state = show_stars.with_options(name="secrets-in-process")(REPOS, settings, return_state=True)
     results = state.result()
 
     assert sim.requests() and all(e["authenticated"] for e in sim.requests())
@@ -97,19 +98,24 @@ def test_token_is_sent_but_never_printed_logged_or_persisted(
     assert "pyca/bcrypt" in texts["logs"]  # the capture really saw the run
     assert [name for name, text in texts.items() if SENTINEL in text] == []
 
-    # The token is not a task parameter: neither in the signature nor in any task run.
-    assert list(inspect.signature(fetch_stats.fn).parameters) == ["github_repo", "max_wait"]
+    # The token is not a parameter: neither of the task nor of the flow, nor a field of the
+    # values they get (`Settings`, `GitHubApi`), nor in any flow or task run.
+    assert list(inspect.signature(fetch_stats.fn).parameters) == ["github_repo", "api", "day"]
+    assert list(inspect.signature(show_stars.fn).parameters) == [
+        "github_repos",
+        "settings",
+        "history",
+    ]
+    assert [f.name for f in dataclasses.fields(GitHubApi)] == ["settings", "identity", "run_id"]
+    assert "token" not in " ".join(f.name for f in dataclasses.fields(Settings))
     with get_client(sync_client=True) as prefect:
         flow_run = prefect.read_flow_run(state.state_details.flow_run_id)
         task_runs = prefect.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         )
-    assert SENTINEL not in repr(flow_run.parameters)
-    assert {key for run in task_runs for key in run.task_inputs} <= {
-        "github_repo",
-        "max_wait",
-        "repo_stats",
-    }
+    assert flow_run.parameters["settings"]  # the run's settings are stored ...
+    assert SENTINEL not in repr(flow_run.parameters)  # ... without the token
+    assert {key for run in task_runs for key in run.task_inputs} <= {"github_repo", "api", "day"}
     assert all(SENTINEL not in repr(run) for run in task_runs)
 
     wait_for_server_writes()
@@ -120,19 +126,25 @@ def test_token_is_sent_but_never_printed_logged_or_persisted(
     print(f"searched {len(searched)} files ({sum(p.stat().st_size for p in searched)} bytes)")
 
 
-def test_cache_key_does_not_depend_on_the_token(monkeypatch):
-    keys = []
+def test_cache_key_and_the_api_value_do_not_depend_on_the_token(settings, monkeypatch):
+    """The `GitHubApi` a task gets (what Dask pickles, what the cache key hashes) is the same
+    whatever the token; only a request, made with it, reads it."""
+    keys, pickles = [], []
     for token in (SENTINEL, "another-token", None):
         if token:
             monkeypatch.setenv("GITHUB_TOKEN", token)
         else:
             monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-        keys.append(
-            CACHE_POLICY.compute_key(
-                task_ctx=None, inputs={"github_repo": "a/b"}, flow_parameters={}
+        with GitHubApi.open(settings) as api:
+            inputs = {"github_repo": "a/b", "api": api, "day": dt.date(2026, 1, 24)}
+            keys.append(
+                fetch_stats.cache_policy.compute_key(
+                    task_ctx=None, inputs=inputs, flow_parameters={}
+                )
             )
-        )
+            pickles.append(pickle.dumps(dataclasses.replace(api, run_id="one run")))
     assert len(set(keys)) == 1 and SENTINEL not in keys[0]
+    assert len(set(pickles)) == 1 and SENTINEL.encode() not in pickles[0]
 
 
 def test_cli_with_a_token_at_debug_level_leaks_nothing(sim):
@@ -157,4 +169,6 @@ def test_cli_with_a_token_at_debug_level_leaks_nothing(sim):
     assert all(e["authenticated"] for e in sim.requests())
     assert SENTINEL not in done.stdout and SENTINEL not in done.stderr
     wait_for_server_writes()
-    assert leaks(files_to_search(), SENTINEL) == []
+    searched = files_to_search()
+    assert any(p.name == "github-stars-http.db" for p in searched)  # the CLI's HTTP cache
+    assert leaks(searched, SENTINEL) == []

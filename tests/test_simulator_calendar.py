@@ -251,7 +251,7 @@ def test_etags_follow_the_days(cal, auth):
 
 @pytest.mark.timeout(120)
 def test_two_simulators_serve_the_same_days(cal):
-    other = start_simulator(free_port(), activate=False)
+    other = start_simulator(free_port())
     try:
         for server in (cal, other):
             server.set_day(7)

@@ -18,9 +18,9 @@ import httpx
 import jsonschema
 import pytest
 
-from github_stars.client import parse_repo
-from github_stars.pipeline import RepoResult
-from github_stars.report import results_frame
+from github_stars.core import RepoResult
+from github_stars.core.client import parse_repo
+from github_stars.reports import results_frame
 from github_stars.simulator.calendar import example_repos, stars_on
 from github_stars.simulator.snapshot import load_snapshot, repo_json
 

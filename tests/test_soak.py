@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from github_stars import config
-from github_stars.pipeline import RepoResult, show_stars
+from github_stars.core import RepoResult, Settings
+from github_stars.pipeline import fetch_stats, show_stars
 from github_stars.simulator.snapshot import snapshot_repo_names, snapshot_stars
-from github_stars.tasks import fetch_stats
 
 REPOS = int(os.environ.get("GITHUB_STARS_SOAK_REPOS", "500"))
 WORKERS = int(os.environ.get("GITHUB_STARS_SOAK_WORKERS", "0"))  # 0: Prefect's default
@@ -67,18 +66,20 @@ def report(figures: dict) -> None:
     print("\nchaos soak figures:", json.dumps(figures, indent=2))
 
 
-def timed_run(sim, names: list[str], label: str) -> tuple[list[RepoResult], list[dict], float]:
+def timed_run(
+    sim, settings: Settings, names: list[str], label: str
+) -> tuple[list[RepoResult], list[dict], float]:
     """One pipeline run: its results, the simulator log entries it caused, its wall time."""
     before = len(sim.requests())  # no reset: attempt counters go on, as on the real API
     started = time.perf_counter()
     runner = ThreadPoolTaskRunner(max_workers=WORKERS) if WORKERS else ThreadPoolTaskRunner()
-    results = show_stars.with_options(name=f"soak-{label}", task_runner=runner)(names)
+    results = show_stars.with_options(name=f"soak-{label}", task_runner=runner)(names, settings)
     return results, sim.requests()[before:], time.perf_counter() - started
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2 * WALL_BOUND_SECONDS)
-def test_chaos_soak_loses_nothing(sim):
+def test_chaos_soak_loses_nothing(sim, settings):
     names = snapshot_repo_names()[-REPOS:]  # the tail: no other test touches these
     truth = snapshot_stars()
     sim.configure(
@@ -95,11 +96,11 @@ def test_chaos_soak_loses_nothing(sim):
             "seed": SEED,
             "rate_limited_repositories": len(rate_limit_script(names)),
             "retry_after": RETRY_AFTER,
-            "retry_delay": config.retry_base_delay(),
+            "retry_delay": settings.retry_delay,
             "workers": WORKERS or "default",
         }
     }
-    first, first_log, first_seconds = timed_run(sim, names, "first")
+    first, first_log, first_seconds = timed_run(sim, settings, names, "first")
     figures["first_run"] = run_figures(first, first_log, first_seconds)
     report(figures)  # written before any assertion, so a failing run still leaves its figures
 
@@ -129,7 +130,7 @@ def test_chaos_soak_loses_nothing(sim):
     # The failures are fetched again (a user's re-run of the whole list would take the
     # successes from the cache; test_pipeline proves that, so only the failures run here).
     retry_names = [r.repo for r in failed]
-    second, second_log, second_seconds = timed_run(sim, retry_names, "second")
+    second, second_log, second_seconds = timed_run(sim, settings, retry_names, "second")
     figures["second_run"] = run_figures(second, second_log, second_seconds)
     final = {r.repo: r for r in first} | {r.repo: r for r in second}
     figures["lost"] = len(names) - sum(r.ok for r in final.values())

@@ -271,3 +271,10 @@ def postgres_user(environ: Mapping[str, str] | None = None) -> str:
     return (os.environ if environ is None else environ).get("GITHUB_STARS_POSTGRES_USER") or (
         "postgres"
     )
+
+
+def building_book(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the lessons run for the book (`make book` sets `GITHUB_STARS_BOOK_BUILD=1`):
+    their Prefect UI sections then show screenshots instead of addresses."""
+    value = (os.environ if environ is None else environ).get("GITHUB_STARS_BOOK_BUILD", "")
+    return value.strip().lower() not in OFF | {""}

@@ -107,18 +107,20 @@ class _EtaColumn(ProgressColumn):
 
 
 class RunRecorder:
-    """A `core.RunObserver` that keeps the run's API, for what the run sent."""
+    """A `core.RunObserver` that keeps the run's API, for what the run sent, and every
+    outcome it heard of, for a run that fails as a whole."""
 
     def __init__(self) -> None:
         self.api: GitHubApi | None = None
         self._counter: RequestCounter | None = None
+        self.outcomes: dict[str, RepoResult] = {}
 
     def opened(self, api: GitHubApi) -> None:
         self.api = api
         self._counter = api.resources.counter  # kept: the run closes its API when it ends
 
     def finished(self, result: RepoResult) -> None:
-        pass
+        self.outcomes[result.repo] = result
 
     def request_counts(self) -> RequestCounts:
         """What the run sent from this process (nothing before the run opened its API)."""
@@ -177,6 +179,7 @@ class RunProgress(RunRecorder):
             self._progress.start()
 
     def finished(self, result: RepoResult) -> None:
+        super().finished(result)
         self.tally["done"] += 1
         self.tally["ok" if result.ok else "failed"] += 1
         self.tally["cached"] += result.cached

@@ -13,9 +13,13 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from github_stars.cli.inputs import add_input_arguments, read_inputs
 from github_stars.settings import LIVE_API_URL, LabPlaces, Settings, read_token
+
+if TYPE_CHECKING:  # the core imports Prefect: only once a run needs it
+    from github_stars.core import GitHubStarsError, ParsedNames, RepoResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHOWN_BAD_LINES = 50  # more bad lines are counted, not listed
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from github_stars.cli.logs import set_log_verbosity
     from github_stars.cli.prefect_connection import prefect_for_run
     from github_stars.cli.progress import RunProgress, RunRecorder, budget_notice, summary
-    from github_stars.core import observing, parse_repo_names
+    from github_stars.core import GitHubStarsError, observing, parse_repo_names
 
     names = parse_repo_names(inputs.names)
     dask = args.dask_workers is not None or args.dask_address is not None
@@ -161,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
             address = stack.enter_context(dask_cluster(args.dask_workers, args.dask_address))
             flow = pipeline.on_dask(address)
             settings = settings.with_changes(share_pause=True)
-        results = flow(inputs.names, settings, history=history)
+        try:
+            results = flow(inputs.names, settings, history=history)
+        except GitHubStarsError as exc:  # the run as a whole, e.g. the API's date unreadable
+            say(f"The run failed: {exc}")
+            results = outcomes_after_failure(names, watcher.outcomes, exc)
     wall = time.perf_counter() - started
     for result in results:
         print(result.line(), flush=True)
@@ -184,6 +192,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     failed = problems or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def outcomes_after_failure(
+    names: ParsedNames, heard: dict[str, RepoResult], exc: GitHubStarsError
+) -> list[RepoResult]:
+    """Every repository's outcome when the run failed as a whole: those it reported, and
+    `exc` for the others."""
+    from github_stars.core import RepoResult
+
+    fetched = [heard.get(repo) or RepoResult.failed(repo, exc) for repo in names.valid]
+    return names.in_input_order(fetched)
 
 
 def save_outputs(results: list, args: argparse.Namespace, api: str) -> list[str]:

@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     from github_stars.servers.prefect import PrefectServer
 
     command = list(sys.argv[1:] if argv is None else argv)
+    if command[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     with PostgresCluster() as cluster, PrefectServer(database_url=cluster.url) as server:
         print(
             f"PostgreSQL on 127.0.0.1:{cluster.port}, Prefect server on it at "
