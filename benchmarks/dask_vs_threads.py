@@ -4,8 +4,11 @@
     python benchmarks/dask_vs_threads.py --smoke    # N=10, seconds
 
 Both run the same flow (`github_stars.pipeline.show_stars`), uncached (a fresh result store
-per run), against the simulator (0.2 s per request) on one Prefect server, side by side in
-one process run: threads first, then Dask, for each N. The cluster is started once, before
+per run), against the simulator (0.2 s per request) on one Prefect server
+(`github_stars.servers.PrefectServer`), side by side in one process run: threads first, then
+Dask, for each N. Threads run with the pipeline's `Settings` for the simulator; Dask as the
+command line runs it, `pipeline.on_dask(address)` on a local cluster
+(`cli.scale_out.dask_cluster`) with `share_pause=True`. The cluster is started once, before
 the timed runs (its start-up is reported separately). The pipeline's budget for the
 simulator (50 requests/s) bounds both. Writes `dask.json` to `--out`
 (default benchmarks/results).
@@ -23,7 +26,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `benchmarks` as a package
 
-from benchmarks.run import RESULTS_DIR, prepare_environment, run_meta  # noqa: E402
+from benchmarks.run import (  # noqa: E402
+    RESULTS_DIR,
+    pipeline_settings,
+    prepare_environment,
+    run_meta,
+)
 
 SIZES = {"full": (200, 2787), "smoke": (10,)}
 LATENCY = 0.2
@@ -40,14 +48,15 @@ class DaskPlan:
     latency: float = LATENCY
 
 
-def timed_run(sim: Any, flow: Any, names: list[str]) -> dict[str, Any]:
-    """One uncached run of `flow` on `names`: wall seconds, requests, repositories reported."""
+def timed_run(sim: Any, flow: Any, names: list[str], settings: Any) -> dict[str, Any]:
+    """One uncached run of `flow` on `names` with `settings`: wall seconds, requests,
+    repositories reported."""
     from github_stars.lab.results import fresh_results
 
     sim.reset()
     with fresh_results():
         started = time.perf_counter()
-        results = flow(names)
+        results = flow(names, settings)
         seconds = time.perf_counter() - started
     return {
         "seconds": round(seconds, 2),
@@ -58,26 +67,33 @@ def timed_run(sim: Any, flow: Any, names: list[str]) -> dict[str, Any]:
 
 
 def measure(sizes: tuple[int, ...], save: Any = None) -> dict[str, Any]:
-    from github_stars.pipeline import show_stars
-    from github_stars.scale_out import dask_task_runner, shared_prefect_server
-    from github_stars.simulator import free_port, start_simulator
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from github_stars import pipeline
+    from github_stars.cli.scale_out import dask_cluster
+    from github_stars.servers import PrefectServer, free_port, start_simulator
     from github_stars.simulator.snapshot import snapshot_repo_names
 
     names = snapshot_repo_names()
     sim = start_simulator(free_port())
     sim.configure(latency=LATENCY)
+    on_threads = pipeline_settings(sim.url)
+    shared = on_threads.with_changes(share_pause=True)
     rows = []
     try:
-        with shared_prefect_server() as api_url:
+        with (
+            PrefectServer(start_timeout=300) as server,
+            temporary_settings({PREFECT_API_URL: server.api_url}),
+        ):
             started = time.perf_counter()
-            with dask_task_runner(workers=WORKERS) as runner:
+            with dask_cluster(workers=WORKERS) as address:
                 cluster_seconds = time.perf_counter() - started
-                on_dask = show_stars.with_options(task_runner=runner)
-                timed_run(sim, on_dask, names[:4])  # warm the workers (imports, clients)
-                timed_run(sim, show_stars, names[:4])  # and this process
+                on_dask = pipeline.on_dask(address)
+                timed_run(sim, on_dask, names[:4], shared)  # warm the workers (imports, clients)
+                timed_run(sim, pipeline.show_stars, names[:4], on_threads)  # and this process
                 for n in sizes:
-                    threads = timed_run(sim, show_stars, names[:n])
-                    dask = timed_run(sim, on_dask, names[:n])
+                    threads = timed_run(sim, pipeline.show_stars, names[:n], on_threads)
+                    dask = timed_run(sim, on_dask, names[:n], shared)
                     rows.append(
                         {
                             "n": n,
@@ -89,10 +105,12 @@ def measure(sizes: tuple[int, ...], save: Any = None) -> dict[str, Any]:
                     print(json.dumps(rows[-1]), flush=True)
                     if save:  # a long run keeps what it has measured so far
                         save({"workers": WORKERS, "latency": LATENCY, "runs": rows})
+            api_url, server_start = server.api_url, server.start_seconds
     finally:
         sim.stop()
     return {
         "prefect_api": api_url,
+        "prefect_server_start_seconds": round(server_start, 1),
         "workers": WORKERS,
         "latency": LATENCY,
         "cluster_start_seconds": round(cluster_seconds, 1),

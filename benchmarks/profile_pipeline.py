@@ -6,9 +6,10 @@ the time per rate-limit grant, and (under py-spy) the CPU by function.
     py-spy record --format raw -o /tmp/stacks.txt -r 200 --subprocesses -- \\
         python benchmarks/profile_pipeline.py --n 300     # then: --summarise /tmp/stacks.txt
 
-`show_stars` runs in this process (so every HTTP call its tasks make to the Prefect server
-is counted by endpoint) against a Prefect server started here on a free port (start-up not
-timed) and the simulator enforcing a 50 requests/s budget. Prints JSON.
+`show_stars(names, settings)` runs in this process (so every HTTP call its tasks make to the
+Prefect server is counted by endpoint) against a Prefect server started here on a free port
+by `github_stars.servers` (start-up not timed) and the simulator enforcing a 50 requests/s
+budget, which the run's `Settings` name too. Prints JSON.
 """
 
 from __future__ import annotations
@@ -122,22 +123,23 @@ def summarise_stacks(path: Path, top: int = 25) -> dict[str, Any]:
     }
 
 
-def profile_sequential(names: list[str], html: Path) -> list[Any]:
-    """`fetch_stats` and `get_stars` one repository after another in a flow, under pyinstrument."""
+def profile_sequential(names: list[str], settings: Any, html: Path) -> list[Any]:
+    """`fetch_stats` for one repository after another in a flow (each result through
+    `get_stars`), under pyinstrument."""
     from prefect import flow
     from pyinstrument import Profiler
 
-    from github_stars.pipeline import RepoResult
-    from github_stars.rate_limiting import ensure_pipeline_rate_limit
-    from github_stars.tasks import fetch_stats, get_stars
+    from github_stars.core import GitHubApi, RepoResult
+    from github_stars.pipeline import fetch_stats, get_stars
 
     @flow(name="profile-sequential")
     def sequential(repos: list[str]) -> list[RepoResult]:
-        ensure_pipeline_rate_limit()
         results = []
-        for repo in repos:
-            stats = fetch_stats(repo)
-            results.append(RepoResult(repo=repo, stars=get_stars(stats), stats=stats))
+        with GitHubApi.open(settings) as api:
+            day = api.today()
+            for repo in repos:
+                stats = fetch_stats(repo, api, day)
+                results.append(RepoResult(repo=repo, stars=get_stars(stats), stats=stats))
         return results
 
     sequential(names[:2])  # warm-up: imports, clients, the flow's registration
@@ -209,26 +211,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     os.environ.pop("PREFECT_API_URL", None)
-    from benchmarks.run import prepare_environment
+    from benchmarks.run import pipeline_settings, prepare_environment
 
     prepare_environment()
+    from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
     from benchmarks.scale import FAST_BUDGET, enforce_budget, prefect_server_on
-    from github_stars.simulator import free_port, start_simulator
+    from github_stars.servers import free_port, start_simulator
     from github_stars.simulator.snapshot import snapshot_repo_names
 
     names = snapshot_repo_names()[: args.n]
     sim = start_simulator(port=free_port())
+    settings = pipeline_settings(sim.url).with_changes(budget=FAST_BUDGET)
     storage = tempfile.TemporaryDirectory(prefix="github-stars-profile-")
-    os.environ.update(
-        {
-            "GITHUB_STARS_RATE_LIMIT": str(FAST_BUDGET.limit),
-            "GITHUB_STARS_RATE_PER_SECOND": str(FAST_BUDGET.per_second),
-            "PREFECT_LOCAL_STORAGE_PATH": storage.name,
-        }
-    )
     try:
-        with prefect_server_on(args.database) as (server, _):
-            os.environ["PREFECT_API_URL"] = server.api_url
+        with (
+            prefect_server_on(args.database) as (server, _),
+            temporary_settings(
+                {PREFECT_API_URL: server.api_url, PREFECT_LOCAL_STORAGE_PATH: storage.name}
+            ),
+        ):
             from github_stars.pipeline import show_stars
 
             log = CallLog(server.api_url)
@@ -236,9 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             enforce_budget(sim, FAST_BUDGET)
             started = time.perf_counter()
             if args.sequential:
-                results = profile_sequential(names, args.sequential)
+                results = profile_sequential(names, settings, args.sequential)
             else:
-                results = show_stars(names)
+                results = show_stars(names, settings)
             seconds = time.perf_counter() - started
             report = {
                 "database": args.database,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -336,5 +337,220 @@ def write_scale_outputs(results: dict[str, Any], out: Path) -> list[Path]:
     paths[0].write_text(json.dumps(results, indent=2, default=float) + "\n")
     paths[1].write_text(scale_markdown(results))
     figure.savefig(paths[2], dpi=110)
+    plt.close(figure)
+    return paths
+
+
+# --- `run.py --startup` ------------------------------------------------------------------------
+
+SITUATION_COLORS = {
+    "no_server_first": "#adb5bd",
+    "no_server_repeat": "#6c757d",
+    "server_first": "#74a9f0",
+    "server_repeat": "#2f6fde",
+}
+
+
+def _seconds_table(title: str, values: dict[str, float] | None, what: str) -> list[str]:
+    if not values:
+        return []
+    return [
+        "",
+        title,
+        "",
+        f"| {what} | seconds |",
+        "| --- | --- |",
+        *(f"| `{name}` | {fmt(value)} |" for name, value in values.items()),
+    ]
+
+
+def startup_markdown(results: dict[str, Any]) -> str:
+    """`startup.md`: `make run` per situation, then where the time with a server goes."""
+    meta, summary = results["meta"], results["summary"]
+    target = results["target_s"]
+    lines = [
+        f"# `make run`: a fresh `python -m github_stars` ({meta['mode']} run)",
+        "",
+        f"{meta['date']}, Prefect {meta['prefect']}, Python {meta['python']}, "
+        f"{meta['cpus']} CPUs, {meta['seconds']} s in total. The three default repositories "
+        "against the bundled simulator; wall time from launching the process to its exit. "
+        "Each repetition runs every situation once, one after the other; the load average "
+        "(1 minute) is read before each run. The lab's servers "
+        f"(`python -m github_stars server start`) took {fmt(results['server_start_s'], 1)} s "
+        f"to start (load {fmt(results['server_start_load_1m'], 1)})"
+        + "".join(
+            f"; an earlier attempt gave up after {fmt(a['wall_s'], 1)} s"
+            for a in results.get("server_start_attempts", [])[:-1]
+        )
+        + ".",
+        "",
+        f"| situation | runs | median s | min s | max s | load before the runs | "
+        f"lab servers' start s | under {target:g} s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for situation, row in summary.items():
+        under = "-"
+        if situation.startswith("server"):
+            under = fmt(row["median_s"] is not None and row["median_s"] < target)
+        failed = f" ({row['failed_runs']} failed)" if row["failed_runs"] else ""
+        lines.append(
+            f"| {row['label']} | {row['runs']}{failed} | {fmt(row['median_s'])} | "
+            f"{fmt(row['min_s'])} | {fmt(row['max_s'])} | "
+            f"{row['load_1m_min']:.1f}-{row['load_1m_max']:.1f} | "
+            f"{fmt(row['server_start_s'], 1)} | {under} |"
+        )
+    new_home = results.get("no_server_new_home")
+    if new_home:
+        lines += [
+            "",
+            f"A new user's very first run (no server, an empty PREFECT_HOME: Prefect creates "
+            f"its database): {fmt(new_home['wall_s'])} s (load {new_home['load_1m']:.1f}).",
+        ]
+    lines += [
+        "",
+        "A failed run (left out of the figures) ended with an error, did not report the "
+        "three repositories or used another Prefect server than its situation names. "
+        "Counts from each run's own summary (first runs fetch, repeated runs are answered "
+        "from Prefect's cache): "
+        + "; ".join(
+            f"{row['label']}: from the cache {row['from_cache']}, requests {row['requests_sent']}"
+            for row in summary.values()
+        )
+        + ".",
+    ]
+    breakdown = results["breakdown"]
+    phases = {
+        "first": breakdown.get("phases_server_first"),
+        "repeated": breakdown.get("phases_server_repeat"),
+    }
+    measured = [r for r in breakdown["phase_runs"] if r["phases"]]
+    if any(phases.values()):
+        names = next(p for p in phases.values() if p)
+        loads = [r["load_1m"] for r in measured]
+        lines += [
+            "",
+            "## Where the time goes with the lab's servers running",
+            "",
+            f"`benchmarks/cli_phases.py`: the same run with a clock on each phase (median of "
+            f"{max(Counter(r['situation'] for r in measured).values())} run(s) per column, "
+            f"load {min(loads):.1f}-{max(loads):.1f}); the phases follow each other and add "
+            "up to the wall time.",
+            "",
+            "| phase | first run s | repeated run s |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| {name} | {fmt((phases['first'] or {}).get(name), 3)} | "
+            f"{fmt((phases['repeated'] or {}).get(name), 3)} |"
+            for name in names
+        ]
+        lines.append(
+            f"| **total** | {fmt(sum((phases['first'] or {}).values()), 3)} | "
+            f"{fmt(sum((phases['repeated'] or {}).values()), 3)} |"
+        )
+    imports = breakdown.get("importtime_server_repeat") or {}
+    if imports.get("total_s") is not None:
+        lines += [
+            "",
+            "### Imports (`python -X importtime -m github_stars`, a repeated run)",
+            "",
+            f"{imports['modules']} modules, {fmt(imports['total_s'])} s of imports in a "
+            f"{fmt(imports['wall_s'])} s run (load {imports['load_1m']:.1f}; importtime "
+            "itself slows imports down, so read the shares, and take the seconds from the "
+            f"phases above); Prefect, imported by our modules, {fmt(imports['prefect_s'])} s.",
+        ]
+        lines += _seconds_table("Own import time per package:", imports["by_package_s"], "package")
+        lines += _seconds_table(
+            "What our modules import from other packages (cumulative):",
+            imports["our_imports_s"],
+            "import",
+        )
+        lines += _seconds_table(
+            "Imported while the run runs (by Prefect, after our modules):",
+            imports["imported_during_run_s"],
+            "module",
+        )
+        lines += _seconds_table(
+            "What Prefect's modules import from other packages (cumulative):",
+            imports["prefect_pulls_in_s"],
+            "package",
+        )
+    references = breakdown.get("references_s")
+    if references:
+        lines += [
+            "",
+            "For reference, fresh processes: "
+            + ", ".join(f"`{code}` {fmt(value)} s" for code, value in references.items())
+            + ".",
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def startup_chart(results: dict[str, Any]) -> Figure:
+    """Median wall seconds per situation (min-max bars, the target), and the phases of a
+    run with the lab's servers running."""
+    summary, breakdown = results["summary"], results["breakdown"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    situations = [s for s, row in summary.items() if row["median_s"] is not None]
+    medians = [summary[s]["median_s"] for s in situations]
+    errors = [
+        [max(0.0, m - summary[s]["min_s"]) for s, m in zip(situations, medians, strict=True)],
+        [max(0.0, summary[s]["max_s"] - m) for s, m in zip(situations, medians, strict=True)],
+    ]
+    bars = left.bar(
+        range(len(situations)),
+        medians,
+        yerr=errors,
+        capsize=4,
+        color=[SITUATION_COLORS[s] for s in situations],
+    )
+    left.bar_label(bars, labels=[f"{m:.1f} s" for m in medians], fontsize=8)
+    left.axhline(results["target_s"], color="k", linestyle="--", label="target with a server")
+    left.set_xticks(
+        range(len(situations)),
+        [summary[s]["label"].replace(", ", "\n") for s in situations],
+        fontsize=8,
+    )
+    left.set_ylabel("wall seconds (median, min-max)")
+    loads = [x for s in situations for x in (summary[s]["load_1m_min"], summary[s]["load_1m_max"])]
+    left.set_title(
+        f"`make run`, 3 repositories (load {min(loads, default=0):.1f}-"
+        f"{max(loads, default=0):.1f})",
+        fontsize=10,
+    )
+    left.legend(fontsize=8)
+    columns = {
+        "first run": breakdown.get("phases_server_first"),
+        "repeated run": breakdown.get("phases_server_repeat"),
+    }
+    columns = {name: phases for name, phases in columns.items() if phases}
+    if columns:
+        names = list(next(iter(columns.values())))
+        colors = plt.cm.tab20(np.linspace(0, 1, len(names)))
+        for row, phases in enumerate(columns.values()):
+            start = 0.0
+            for color, name in zip(colors, names, strict=True):
+                right.barh(
+                    row, phases[name], left=start, color=color, label=name if row == 0 else None
+                )
+                start += phases[name]
+        right.set_yticks(range(len(columns)), list(columns))
+        right.axvline(results["target_s"], color="k", linestyle="--")
+        right.set_xlabel("seconds")
+        right.set_title("Where the time goes, the lab's servers running", fontsize=10)
+        right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def write_startup_outputs(results: dict[str, Any], out: Path) -> list[Path]:
+    """Write startup.json, startup.md and startup.png into `out`; returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    figure = startup_chart(results)
+    paths = [out / "startup.json", out / "startup.md", out / "startup.png"]
+    paths[0].write_text(json.dumps(results, indent=2, default=float) + "\n")
+    paths[1].write_text(startup_markdown(results))
+    figure.savefig(paths[2], dpi=110, bbox_inches="tight")
     plt.close(figure)
     return paths

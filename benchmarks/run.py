@@ -5,12 +5,15 @@
     python benchmarks/run.py --smoke    # seconds; used by the test suite
     python benchmarks/run.py --scale    # the finished pipeline at scale, SQLite vs PostgreSQL
     python benchmarks/run.py --scale --smoke --databases sqlite   # the same, tiny
+    python benchmarks/run.py --startup  # `make run` with and without a server running
 
 Writes `latest.json`, `latest.md` and PNG charts to `--out` (default benchmarks/results);
-`--scale` writes `scale.json`, `scale.md` and `scale.png` instead (see benchmarks/scale.py).
-Everything runs against the local GitHub API simulator; Prefect runs on a temporary server
-with a temporary PREFECT_HOME (or on `PREFECT_API_URL` if one is set; `--scale` always starts
-its own servers, one per database).
+`--scale` writes `scale.json`, `scale.md` and `scale.png` instead (see benchmarks/scale.py),
+`--startup` `startup.json`, `startup.md` and `startup.png` (see benchmarks/startup.py).
+Everything runs against the local GitHub API simulator. Every server is started by
+`github_stars.servers`: here a Prefect server (`PrefectServer`) with a temporary
+PREFECT_HOME, unless `PREFECT_API_URL` names one; `--scale` always starts its own, one per
+database; `--startup` the lab's, as `python -m github_stars server start` does.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).parent / "results"
+RETRY_DELAY = 0.05  # seconds: the base of the pipeline's retry backoff in the benchmark
 
 
 @dataclass(frozen=True)
@@ -59,36 +64,32 @@ PLANS = {
 
 
 def prepare_environment() -> None:
-    """Temporary PREFECT_HOME (removed at exit), quiet logs, the SQLite server settings;
-    before Prefect loads."""
+    """The benchmark process's environment, its edge, before Prefect loads: a temporary
+    PREFECT_HOME (removed at exit) unless a server is given, quiet logs, no token, Prefect's
+    process settings (`github_stars.settings.PREFECT_PROCESS_SETTINGS`)."""
     if not os.environ.get("PREFECT_API_URL"):
         os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="bench-prefect-home-")
         atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ["GITHUB_STARS_RETRY_DELAY"] = "0.05"
     os.environ.pop("GITHUB_TOKEN", None)
-    from github_stars.prefect_settings import apply_prefect_settings
+    from github_stars.settings import apply_prefect_settings
 
     apply_prefect_settings()
 
 
-def start_server() -> tuple[Any, float]:
-    """A temporary Prefect server subprocess (project settings) and its start-up seconds."""
-    from prefect.server.api.server import SubprocessASGIServer
+def pipeline_settings(api_url: str) -> Any:
+    """The finished pipeline's `Settings` for the simulator at `api_url` (short retry delays,
+    as in the tests)."""
+    from github_stars.settings import Settings
 
-    from github_stars.simulator import free_port
-
-    server = SubprocessASGIServer(port=free_port())
-    started = time.perf_counter()
-    server.start(timeout=300)
-    return server, time.perf_counter() - started
+    return Settings(api_url=api_url, retry_delay=RETRY_DELAY)
 
 
 def rate_limiting(sim: Any, plan: Plan) -> dict[str, Any]:
     """Configured vs achieved rate with many waiting tasks, for each configuration."""
     from benchmarks.scenarios import rate_limited_run
-    from github_stars.config import RateBudget
-    from github_stars.rate_limiting import SLOT_UNITS
+    from github_stars.core.rate_limits import SLOT_UNITS
+    from github_stars.settings import RateBudget
     from github_stars.simulator.snapshot import snapshot_repo_names
 
     budget = RateBudget(plan.rate_limit, plan.rate_per_second)
@@ -148,25 +149,31 @@ def measure_all(plan: Plan) -> dict[str, Any]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from benchmarks import scenarios
-    from github_stars.simulator import free_port, start_simulator
+    from github_stars.servers import PrefectServer, free_port, start_simulator
     from github_stars.simulator.snapshot import snapshot_repo_names
 
-    server, server_start = None, None
+    server = None
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:
-        server, server_start = start_server()
+        server = PrefectServer(start_timeout=300).start()
         api_url = server.api_url
     sim = start_simulator(port=free_port())
     names = snapshot_repo_names()
     try:
         with temporary_settings({PREFECT_API_URL: api_url}):
-            scenarios.timed(lambda: scenarios.prefect_map(names[:2]))  # warm-up: imports, client
+            warm_up = names[:2]  # imports, the client, the flow's registration
+            scenarios.timed(lambda: scenarios.prefect_map(warm_up, sim.url))
             rows = [
                 scenarios.concurrency(sim, names[:n], plan.latency, plan.sequential_up_to)
                 for n in plan.sizes
             ]
             memory = scenarios.memory(sim, names[: plan.summary_n], plan.latency)
-            cache = scenarios.caching(sim, names[1000 : 1000 + plan.cache_n], plan.latency)
+            cache = scenarios.caching(
+                sim,
+                names[1000 : 1000 + plan.cache_n],
+                plan.latency,
+                pipeline_settings(sim.url),
+            )
             rates = rate_limiting(sim, plan)
             env = {**os.environ, "PREFECT_API_URL": api_url}
             start = scenarios.startup(env, api_url) if plan.startup else {}
@@ -174,6 +181,7 @@ def measure_all(plan: Plan) -> dict[str, Any]:
         sim.stop()
         if server is not None:
             server.stop()
+    server_start = server.start_seconds if server is not None else None
     start["server_start_s"] = server_start
     return {
         "concurrency": {
@@ -299,6 +307,22 @@ def main_scale(args: argparse.Namespace) -> int:
     return 0
 
 
+def main_startup(args: argparse.Namespace) -> int:
+    """`--startup`: `make run` with and without a server -> startup.json/md/png."""
+    from benchmarks.report import write_startup_outputs
+    from benchmarks.startup import STARTUP_PLANS, measure_startup
+
+    mode = "startup-smoke" if args.smoke else "startup-quick" if args.quick else "startup"
+    plan = STARTUP_PLANS[mode]
+    started = time.perf_counter()
+    results = measure_startup(plan)
+    results = {"meta": run_meta(plan.mode, plan, started), **results}
+    paths = write_startup_outputs(results, args.out)
+    print(json.dumps({"summary": results["summary"], "met": results["met"]}, indent=2))
+    print("wrote", ", ".join(str(p) for p in paths))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
@@ -311,6 +335,14 @@ def main(argv: list[str] | None = None) -> int:
         "8 minutes; with --smoke about 2): scale.json, scale.md, scale.png",
     )
     parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="`make run` (a fresh `python -m github_stars`) with no server and with the "
+        "lab's servers running, first and repeated runs, and where its time goes "
+        "(with --quick 3 repetitions, with --smoke the servers' runs once): "
+        "startup.json, startup.md, startup.png",
+    )
+    parser.add_argument(
         "--databases",
         type=lambda v: v.split(","),
         default=["sqlite", "postgresql"],
@@ -320,15 +352,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.scale and args.quick:
         parser.error("--scale takes --smoke, not --quick")
+    if args.scale and args.startup:
+        parser.error("--scale and --startup are separate runs")
     if not set(args.databases) <= {"sqlite", "postgresql"}:
         parser.error(f"--databases: unknown {sorted(set(args.databases))}")
     if args.scale:
         os.environ.pop("PREFECT_API_URL", None)  # each database gets a server of its own
     plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
+    # Stopped with SIGTERM (a test's deadline), leave through the `finally` blocks that stop
+    # every server this run started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     prepare_environment()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     if args.scale:
         return main_scale(args)
+    if args.startup:
+        return main_startup(args)
 
     from benchmarks.report import write_outputs
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -40,10 +39,9 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from github_stars.config import RateBudget
 from github_stars.lab.measure import achieved_rate, requests_frame
-from github_stars.lab.prefect_server import PrefectServer
-from github_stars.simulator import Simulator
+from github_stars.servers import PostgresCluster, PrefectServer, Simulator
+from github_stars.settings import RateBudget, process_environment
 
 # A token's 5,000 requests/hour (1.39/s); a burst of 10, so the run is mostly the steady state.
 TOKEN_BUDGET = RateBudget(limit=10, per_second=round(5000 / 3600, 2))
@@ -182,6 +180,9 @@ def run_cli(names: list[str], env: dict[str, str], timeout: float) -> dict[str, 
             timed_out = True
             process.kill()
             process.wait()
+        except BaseException:  # interrupted: the run does not outlive the benchmark
+            process.kill()
+            raise
         seconds = time.perf_counter() - started
         peak = sampler.stop()
         out.seek(0)
@@ -204,9 +205,9 @@ def run_cli(names: list[str], env: dict[str, str], timeout: float) -> dict[str, 
 def pipeline_env(
     api_url: str, sim: Simulator, budget: RateBudget, storage: Path, home: Path
 ) -> dict[str, str]:
-    """The CLI's environment: the server, the simulator, the budget, a result-cache folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_STARS_RATE_")}
-    env.update(
+    """The CLI's environment (its settings' edge): the server, the simulator, the budget, a
+    result-cache folder, no token."""
+    return process_environment(
         {
             "PREFECT_API_URL": api_url,
             "GITHUB_API_URL": sim.url,
@@ -214,10 +215,9 @@ def pipeline_env(
             "PREFECT_LOCAL_STORAGE_PATH": str(storage),
             "GITHUB_STARS_RATE_LIMIT": str(budget.limit),
             "GITHUB_STARS_RATE_PER_SECOND": str(budget.per_second),
+            "GITHUB_TOKEN": None,
         }
     )
-    env.pop("GITHUB_TOKEN", None)
-    return env
 
 
 def enforce_budget(sim: Simulator, budget: RateBudget) -> int:
@@ -269,8 +269,6 @@ def prefect_server_on(database: str) -> Iterator[tuple[PrefectServer, Any]]:
         with PrefectServer() as server:
             yield server, None
         return
-    from github_stars.lab.postgres import PostgresCluster
-
     with PostgresCluster() as cluster, PrefectServer(database_url=cluster.url) as server:
         yield server, cluster
 
@@ -385,11 +383,11 @@ def evaluate(summary: dict[str, Any], databases: list[str]) -> dict[str, bool]:
 
 def measure_scale(plan: ScalePlan, databases: list[str]) -> dict[str, Any]:
     """Every database's scenario against one simulator; JSON-ready results (+ frames)."""
-    from github_stars.simulator import free_port, start_simulator
+    from github_stars.servers import free_port, start_simulator
     from github_stars.simulator.snapshot import snapshot_repo_names
 
     names = snapshot_repo_names()
-    sim = start_simulator(port=free_port(), activate=False)
+    sim = start_simulator(port=free_port())
     per_database = {}
     try:
         for database in databases:

@@ -1,9 +1,16 @@
-"""The benchmark's measurements: each function runs one scenario against the simulator."""
+"""The benchmark's measurements: each function runs one scenario against the simulator.
+
+The concurrency and rate-limit scenarios' tasks make one request each with the pipeline
+core's `fetch_repo` on one pooled client per API (`client_for`), with no cache and no rate
+limit of their own; the caching scenario runs the finished pipeline
+(`github_stars.pipeline.show_stars`) with a `Settings` value for the simulator.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import subprocess
 import sys
 import tempfile
@@ -15,70 +22,76 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-from prefect import flow, get_client, task
+from prefect import flow, get_client, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import rate_limit
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from github_stars import config
-from github_stars.client import fetch_repo, request_headers, shared_client
-from github_stars.errors import GitHubStarsError
+from github_stars.core import GitHubStarsError, ensure_rate_limit
+from github_stars.core.client import fetch_repo, make_http_client, request_headers
+from github_stars.core.rate_limits import in_slot_units
 from github_stars.lab.measure import Stopwatch, achieved_rate, requests_frame
 from github_stars.pipeline import show_stars
-from github_stars.rate_limiting import ensure_rate_limit, in_slot_units
-from github_stars.simulator import Simulator
+from github_stars.servers import Simulator
+from github_stars.settings import RateBudget, Settings
 
 BENCH_LIMIT = "bench-github-api"
 
 
+@functools.cache
+def client_for(api_url: str) -> httpx.Client:
+    """One pooled client per API for every thread of this process (no token: the simulator)."""
+    return make_http_client(Settings(api_url=api_url))
+
+
 @task(cache_policy=NO_CACHE, task_run_name="bench-fetch-{name}", retries=2)
-def fetch(name: str) -> int:
+def fetch(name: str, api_url: str) -> int:
     """One request, no rate limit and no cache: the pure cost of a Prefect task around it.
 
     The simulator does not fail these requests; the retries only keep a rare local
     connection error (seen once in 200 threads sharing one pool) from ending the benchmark.
     """
-    return fetch_repo(name)["stargazers_count"]
+    return fetch_repo(client_for(api_url), name)["stargazers_count"]
 
 
 @task(cache_policy=NO_CACHE, task_run_name="bench-limited-{name}")
-def fetch_limited(name: str, limit_name: str | None, occupy: int = 1) -> None:
+def fetch_limited(name: str, api_url: str, limit_name: str | None, occupy: int = 1) -> None:
     """One request after `occupy` slots of `limit_name` (if given); API errors are the
     measurement."""
     if limit_name:
         rate_limit(limit_name, occupy=occupy)
     with contextlib.suppress(GitHubStarsError):  # the simulator's log records rejections
-        fetch_repo(name)
+        fetch_repo(client_for(api_url), name)
 
 
 @flow(name="bench-sequential")
-def prefect_sequential(names: list[str]) -> list[int]:
+def prefect_sequential(names: list[str], api_url: str) -> list[int]:
     """The tutorial's first flow: one task after the other."""
-    return [fetch(name) for name in names]
+    return [fetch(name, api_url) for name in names]
 
 
 @flow(name="bench-map")
-def prefect_map(names: list[str]) -> list[int]:
+def prefect_map(names: list[str], api_url: str) -> list[int]:
     """The tutorial's concurrent flow: `.map()` on the default (unbounded) thread pool."""
-    return fetch.map(names).result()
+    return fetch.map(names, api_url=unmapped(api_url)).result()
 
 
-def plain_threads(names: list[str]) -> list[int]:
+def plain_threads(names: list[str], api_url: str) -> list[int]:
     """Baseline without Prefect: a thread per repository, one shared httpx client."""
-    http = shared_client()
+    http = client_for(api_url)
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        return list(pool.map(lambda name: fetch_repo(name, http)["stargazers_count"], names))
+        return list(pool.map(lambda name: fetch_repo(http, name)["stargazers_count"], names))
 
 
-def plain_asyncio(names: list[str]) -> list[int]:
+def plain_asyncio(names: list[str], api_url: str) -> list[int]:
     """Baseline without Prefect: `asyncio.gather` over one `httpx.AsyncClient`."""
 
     async def main() -> list[int]:
         # A long timeout: 200 connections at once can take seconds to open on a busy machine.
         async with httpx.AsyncClient(
-            base_url=config.api_base_url(), headers=request_headers(), timeout=60.0
+            base_url=api_url, headers=request_headers(None), timeout=60.0
         ) as http:
             responses = await asyncio.gather(*(http.get(f"/repos/{n}") for n in names))
         return [r.raise_for_status().json()["stargazers_count"] for r in responses]
@@ -86,7 +99,7 @@ def plain_asyncio(names: list[str]) -> list[int]:
     return asyncio.run(main())
 
 
-APPROACHES: dict[str, Callable[[list[str]], list[int]]] = {
+APPROACHES: dict[str, Callable[[list[str], str], list[int]]] = {
     "sequential": prefect_sequential,
     "map": prefect_map,
     "threads": plain_threads,
@@ -123,7 +136,7 @@ def concurrency(
             row["sequential_s"] = None
             continue
         sim.reset()
-        row[f"{approach}_s"] = timed(lambda run=run: run(names))
+        row[f"{approach}_s"] = timed(lambda run=run: run(names, sim.url))
         assert sim.request_count() == len(names), f"{approach}: {sim.request_count()} requests"
         if approach == "sequential":
             served = requests_frame(sim.requests())
@@ -140,22 +153,23 @@ def memory(sim: Simulator, names: list[str], latency: float) -> dict[str, float]
     """Peak memory (MB) of each approach on `names` (a separate pass: tracemalloc is slow)."""
     sim.configure(latency=latency)
     return {
-        approach: round(peak_memory_mb(lambda run=run: run(names)), 2)
+        approach: round(peak_memory_mb(lambda run=run: run(names, sim.url)), 2)
         for approach, run in APPROACHES.items()
     }
 
 
-def caching(sim: Simulator, names: list[str], latency: float) -> dict[str, Any]:
-    """The finished pipeline twice: uncached, then cached (requests counted by the simulator)."""
+def caching(sim: Simulator, names: list[str], latency: float, settings: Settings) -> dict[str, Any]:
+    """The finished pipeline twice with `settings`: uncached, then cached (requests counted
+    by the simulator)."""
     sim.configure(latency=latency)
     sim.reset()
     with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):  # entries of an
-        uncached = timed(lambda: show_stars(names))  # earlier run must not serve this one
+        uncached = timed(lambda: show_stars(names, settings))  # earlier run must not serve
     uncached_requests = sim.request_count()
     assert uncached_requests == len(names), f"uncached run: {uncached_requests} requests"
     sim.reset()
     results: list[Any] = []
-    cached = timed(lambda: results.extend(show_stars(names)))
+    cached = timed(lambda: results.extend(show_stars(names, settings)))
     return {
         "n": len(names),
         "uncached_s": uncached,
@@ -167,14 +181,14 @@ def caching(sim: Simulator, names: list[str], latency: float) -> dict[str, Any]:
     }
 
 
-def reset_limit(budget: config.RateBudget) -> None:
+def reset_limit(budget: RateBudget) -> None:
     """A fresh `BENCH_LIMIT` (no slots taken), so each configuration starts alike."""
     with get_client(sync_client=True) as client, contextlib.suppress(ObjectNotFound):
         client.delete_global_concurrency_limit_by_name(BENCH_LIMIT)
     ensure_rate_limit(BENCH_LIMIT, budget)
 
 
-def stall_gaps(accepted: pd.DataFrame, budget: config.RateBudget) -> np.ndarray:
+def stall_gaps(accepted: pd.DataFrame, budget: RateBudget) -> np.ndarray:
     """Gaps between accepted requests (after the burst) longer than 1.5 s and 3 refill
     intervals: moments when no waiting task got a slot."""
     gaps = np.diff(accepted["start"].sort_values().to_numpy()[budget.limit :])
@@ -184,7 +198,7 @@ def stall_gaps(accepted: pd.DataFrame, budget: config.RateBudget) -> np.ndarray:
 def rate_limited_run(
     sim: Simulator,
     names: list[str],
-    budget: config.RateBudget,
+    budget: RateBudget,
     use_limit: bool,
     max_workers: int | None,
     slot_units: int = 1,
@@ -199,7 +213,10 @@ def rate_limited_run(
     @flow(name="bench-rate-limit", task_runner=ThreadPoolTaskRunner(max_workers=max_workers))
     def run(repos: list[str]) -> None:
         fetch_limited.map(
-            repos, limit_name=BENCH_LIMIT if use_limit else None, occupy=slot_units
+            repos,
+            api_url=unmapped(sim.url),
+            limit_name=BENCH_LIMIT if use_limit else None,
+            occupy=slot_units,
         ).wait()
 
     sim.reset()
