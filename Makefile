@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
 # pytest-xdist workers, each with a Prefect server and a simulator of its own (conftest.py):
-# the tests mostly wait on servers, so more workers than cores pay off.
+# the tests mostly wait on servers, so more workers than cores pay off. The longest tests start
+# first (conftest.py) and an idle worker takes tests queued for another (worksteal).
 TEST_WORKERS ?= 3
 
 # Every server (Prefect on SQLite or PostgreSQL, the simulator) is started or reused by one
@@ -43,7 +44,7 @@ lint: install ## ruff on code and notebooks; notebooks must have no outputs
 
 test: install lint ## every test: unit, simulator, pipeline, CLI and the notebooks (nbmake)
 	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT) \
-		-n $(TEST_WORKERS)
+		-n $(TEST_WORKERS) --dist worksteal
 
 format: install
 	$(BIN)/ruff format src tests benchmarks notebooks conftest.py

@@ -47,6 +47,32 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["GITHUB_STARS_TEST_DATABASE"] = str(server.home / "prefect.db")
 
 
+# The longest tests (`--durations`), started first so that pytest-xdist's workers finish
+# together instead of waiting on one long test at the end.
+LONG_FIRST = (
+    "notebooks/",
+    "test_binder.py",
+    "test_benchmark_smoke.py",
+    "test_notebooks_rerun.py",
+    "test_solutions.py",
+    "test_serve.py",
+    "test_concurrent_runs.py",
+    "test_servers.py",
+    "test_daily.py",
+    "test_soak.py",
+    "test_scale_out.py",
+    "test_postgres.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((n for n, part in enumerate(LONG_FIRST) if part in path), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: in each group, the order pytest collected
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     _stack.close()
 
