@@ -179,6 +179,16 @@ def test_fail_first_n_per_repo(sim):
     assert get(sim, "/repos/pydantic/pydantic").status_code == 502  # counted per repository
 
 
+def test_refuse_nth_refuses_that_request_whichever_repository(sim):
+    sim.configure(refuse_nth=3, retry_after=7)
+    names = ["psf/requests", "pydantic/pydantic", "pallets/flask", "psf/requests"]
+    replies = [get(sim, f"/repos/{name}") for name in names]
+    assert [r.status_code for r in replies] == [200, 200, 429, 200]
+    assert replies[2].headers["retry-after"] == "7"
+    sim.reset()  # a new run counts from 1 again
+    assert [get(sim, f"/repos/{n}").status_code for n in names[:3]] == [200, 200, 429]
+
+
 def test_primary_rate_limit_then_reset_window(sim):
     sim.configure(rate_limit=3, rate_limit_window=1.0, rate_limit_status=429)
     replies = [get(sim, "/repos/psf/requests") for _ in range(4)]

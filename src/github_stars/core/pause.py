@@ -144,12 +144,16 @@ class PrefectVariablePauses:
     def extend(self, deadline: float) -> None:
         """Make the deadline at least `deadline` (a later one already stored is kept)."""
         try:
-            current = self.deadline()
-            if current is not None and current >= deadline:
+            variable = self._client.read_variable_by_name(self.name)
+            current = variable.value if variable else None
+            if isinstance(current, int | float) and current >= deadline:
+                return
+            if variable is not None:  # two round trips, not three: the others wait on them
+                self._client.update_variable(VariableUpdate(name=self.name, value=deadline))
                 return
             try:
                 self._client.create_variable(VariableCreate(name=self.name, value=deadline))
-            except ObjectAlreadyExists:
+            except ObjectAlreadyExists:  # another process created it meanwhile
                 self._client.update_variable(VariableUpdate(name=self.name, value=deadline))
         except Exception as exc:
             logger.warning(

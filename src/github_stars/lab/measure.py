@@ -77,6 +77,13 @@ def achieved_rate(frame: pd.DataFrame, skip_burst: int = 0) -> float:
     return (len(starts) - 1) / (starts[-1] - starts[0])
 
 
+# Slots are granted on the Prefect server; the simulator logs when requests arrive. A thread or
+# process the busy machine does not schedule for a moment sends the requests it was granted
+# late, together with others' later ones. Arrivals up to this many seconds late are jitter: a
+# token bucket's arrivals then exceed the budget by at most `per_second * ARRIVAL_JITTER`.
+ARRIVAL_JITTER = 1.0
+
+
 def budget_overshoot(frame: pd.DataFrame, burst: int, per_second: float) -> float:
     """How far the requests exceed a token bucket (`burst`, refilled at `per_second`).
 

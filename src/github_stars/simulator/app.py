@@ -296,6 +296,8 @@ class GitHubSimulator:
             return _error(404, "Not Found", headers), key, "not_found"
         state.attempts[key] += 1
         fault = self._injected_fault(key, state.attempts[key])
+        if settings.refuse_nth == sum(state.attempts.values()):
+            fault = 429
         return self._fault_response(fault, body, etag, headers), key, str(fault)
 
     def _injected_fault(self, key: str, attempt: int) -> int | str:

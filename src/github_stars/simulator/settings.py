@@ -19,6 +19,9 @@ class SimulatorSettings:
     `{"psf/requests": [503, 503, "ok"]}`; entries are HTTP status codes or one of
     `FAULT_KINDS`. `failure_rate` picks failures deterministically from
     `(seed, repository, attempt)`, so a run's faults do not depend on request order.
+    `refuse_nth` answers the Nth request for an existing repository since the last reset
+    with `429` and `Retry-After`, whichever repository it asks for: a refusal mid-run however
+    the requests are ordered.
     `day_seconds` and `start_date` turn on the simulated calendar (see `clock.py`): `None`
     for both means no calendar, the snapshot's figures and real time.
     """
@@ -36,6 +39,7 @@ class SimulatorSettings:
     secondary_limit: int | None = None  # at most this many requests ...
     secondary_window: float = 1.0  # ... in any window of this many seconds, else 429
     retry_after: int = 1  # the Retry-After (s) sent with secondary-limit 429s
+    refuse_nth: int | None = None  # the Nth repository request, whichever repository: 429
     hang_seconds: float = 30.0  # how long a "hang" fault keeps the client waiting
     faults: dict[str, list[int | str]] = field(default_factory=dict)
     day_seconds: float | None = None  # real seconds one simulated day lasts (None: no clock)
@@ -62,6 +66,8 @@ class SimulatorSettings:
             raise ValueError("latency, jitter and windows must not be negative")
         if self.rate_limit < 0 or self.fail_first < 0:
             raise ValueError("rate_limit and fail_first must not be negative")
+        if self.refuse_nth is not None and self.refuse_nth < 1:
+            raise ValueError("refuse_nth must be at least 1 (or null for none)")
         if self.secondary_limit is not None and self.secondary_limit < 1:
             raise ValueError("secondary_limit must be at least 1 (or null for none)")
         if self.rate_limit_status not in (403, 429):
