@@ -30,8 +30,8 @@ def test_a_request_inside_the_pause_is_caught():
     held = frame([(0.0, 0.1, 200), (0.2, 0.3, 429), (0.4, 0.5, 200), (2.4, 2.5, 200)])
     assert requests_during_pause(held, retry_after=2).empty  # 0.4 is within the grace
     check_pause_held(held, retry_after=2)
-    broken = frame([(0.2, 0.3, 429), (1.0, 1.1, 200), (2.4, 2.5, 200)])
-    assert list(requests_during_pause(broken, retry_after=2)["start"]) == [1.0]
+    broken = frame([(0.2, 0.3, 429), (1.5, 1.6, 200), (2.4, 2.5, 200)])  # 1.5: past the grace
+    assert list(requests_during_pause(broken, retry_after=2)["start"]) == [1.5]
     with pytest.raises(CheckFailed):
         check_pause_held(broken, retry_after=2)
     with pytest.raises(CheckFailed):  # no refusal: nothing was shown
