@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from types import TracebackType
 
-RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+from github_stars.lab.logs import RUN_LOGGERS, console_handlers
 
 
 class _RunLinesBelow(logging.Filter):
@@ -31,20 +31,11 @@ class _RunLinesBelow(logging.Filter):
         return not record.name.startswith(RUN_LOGGERS) or record.levelno >= self.level
 
 
-def _console_handlers() -> list[logging.Handler]:
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    names = ("", "prefect", *RUN_LOGGERS)  # "" is the root logger
-    loggers = [logging.getLogger(name) for name in names]
-    found = [h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)]
-    return list(dict.fromkeys(found))  # each handler once
-
-
 @contextlib.contextmanager
 def quiet_run_lines(level: int = logging.WARNING) -> Iterator[None]:
     """Inside the block, the console shows flow- and task-run lines of `level` and above only."""
     hide = _RunLinesBelow(level)
-    handlers = _console_handlers()
+    handlers = console_handlers()
     for handler in handlers:
         handler.addFilter(hide)
     try:

@@ -29,20 +29,23 @@ class _WithoutTraceback(logging.Formatter):
         return self.inner.format(copy)
 
 
-def _console_handlers() -> list[logging.Handler]:
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+def console_handlers() -> list[logging.Handler]:
+    """Prefect's console handlers, on the root, `prefect` and run loggers, each once."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
-    loggers = [
-        logging.getLogger(),
-        *(logging.getLogger(n) for n in ("prefect", "prefect.flow_runs", "prefect.task_runs")),
-    ]
-    return [h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)]
+    names = ("", "prefect", *RUN_LOGGERS)  # "" is the root logger
+    loggers = [logging.getLogger(name) for name in names]
+    found = [h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)]
+    return list(dict.fromkeys(found))
 
 
 @contextlib.contextmanager
 def one_line_errors() -> Iterator[None]:
     """Prefect's console output without tracebacks inside the block."""
-    handlers = {handler: handler.formatter for handler in _console_handlers()}
+    handlers = {handler: handler.formatter for handler in console_handlers()}
     for handler, formatter in handlers.items():
         handler.setFormatter(_WithoutTraceback(formatter))
     try:
