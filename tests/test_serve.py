@@ -75,20 +75,27 @@ def deployment_and_runs(name: str) -> tuple[object, list] | None:
         return deployment, client.read_flow_runs(deployment_filter=ours, limit=200)
 
 
-def completed_runs(name: str) -> int:
-    """How many runs of the deployment completed (one light query: the test must not keep
+def completed_runs(name: str) -> set:
+    """The ids of the deployment's completed runs (one light query: the test must not keep
     the Prefect server busy while it schedules and records the runs it waits for)."""
     with get_client(sync_client=True) as client:
         try:
             deployment = client.read_deployment_by_name(f"show-stars/{name}")
         except ObjectNotFound:
-            return 0
-        return client.count_flow_runs(
+            return set()
+        runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Completed"]))
             ),
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+            limit=200,
         )
+        return {run.id for run in runs}
+
+
+def at_least(count: int, found: set) -> set | None:
+    """`found` if it has `count` members or more, else None (for `wait_for`)."""
+    return found if len(found) >= count else None
 
 
 def pause(name: str) -> None:
@@ -188,7 +195,9 @@ def test_a_served_deployment_runs_on_its_schedule_and_stops_on_sigterm(sim, tmp_
     env = os.environ | {"GITHUB_TOKEN": SENTINEL}
     args = ["--interval", "2", "--name", name, "--history", str(history), *REPOS]
     with serving(args, tmp_path / "serve.log", env) as process:
-        wait_for(lambda: completed_runs(name) >= 3, RUNS_TIMEOUT, "3 completed runs", every=3)
+        completed = wait_for(
+            lambda: at_least(3, completed_runs(name)), RUNS_TIMEOUT, "3 completed runs", every=3
+        )
         tree = process_tree(process)
         asked = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -201,7 +210,7 @@ def test_a_served_deployment_runs_on_its_schedule_and_stops_on_sigterm(sim, tmp_
     bound = STOP_WITHIN if load <= (os.cpu_count() or 1) else STOP_WITHIN_BUSY
     print(
         f"serve stopped {stop_seconds:.1f} s after SIGTERM (load {load:.1f}, bound {bound:g} s);"
-        f" {len(runs)} runs completed"
+        f" {len(completed)} runs completed while serving, {len(runs)} after the stop"
     )
     assert code == 0, log[-3000:]
     assert stop_seconds < bound, log[-3000:]
@@ -213,8 +222,14 @@ def test_a_served_deployment_runs_on_its_schedule_and_stops_on_sigterm(sim, tmp_
     parameters = deployment.parameters
     assert parameters["github_repos"] == REPOS and parameters["history"] == str(history)
     assert parameters["settings"]["api_url"] == sim.url  # the same simulator, as plain JSON
-    assert len(runs) >= 3
+    assert len(completed) >= 3  # seen through the Prefect API while it served
     assert not [run.state_name for run in all_runs if run.state_name in UNFINISHED]  # none left
+    # Stopping cancels the run the runner still tracks, by force (Prefect 3.8.8's runner sets
+    # Cancelled with force=True): a run that completed just before SIGTERM, its process not yet
+    # reaped, may end Cancelled. At most that one; its rows are kept either way (below).
+    recast = {run.state_name for run in all_runs if run.id in completed} - {"Completed"}
+    assert recast <= {"Cancelled"}
+    assert len(completed - {run.id for run in runs}) <= 1
     assert all(run.parameters == deployment.parameters for run in runs)
     assert SENTINEL not in repr(deployment) + repr(all_runs)
     requests = sim.requests()
