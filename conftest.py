@@ -38,9 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not runs_tests_here:
         return
     from github_stars.servers import PrefectServer
-    from github_stars.settings import apply_prefect_settings
+    from github_stars.settings import apply_prefect_settings, without_flow_heartbeats
 
     apply_prefect_settings()  # analytics off, start-up timeout, for every process under test
+    _stack.enter_context(without_flow_heartbeats())  # flows the tests run in this process
     server = _stack.enter_context(PrefectServer(start_timeout=240))
     os.environ["PREFECT_API_URL"] = server.api_url
     # Where this process's server keeps its database, for tests that search it.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping, MutableMapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -226,6 +227,19 @@ SQLITE_SERVER_SETTINGS = {
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
 }
 PREFECT_PROCESS_SETTINGS = ANALYTICS | STARTUP | SQLITE_SERVER_SETTINGS
+
+
+def without_flow_heartbeats() -> AbstractContextManager[object]:
+    """Prefect settings for flows run in this process: no flow-run heartbeats.
+
+    Heartbeats let a Prefect server tell that a deployment's run died with its process (`serve`
+    keeps them); a run in a terminal or a test has no one to tell. Prefect 3.8's heartbeat
+    thread sleeps in whole seconds and each sync flow run waits for it to stop: up to a second
+    at the end of every run. The setting cannot be None from the environment, hence a context.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def prefect_process_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:

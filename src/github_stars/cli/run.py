@@ -11,12 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from github_stars.cli.inputs import add_input_arguments, read_inputs
-from github_stars.settings import LIVE_API_URL, LabPlaces, Settings, read_token
+from github_stars.settings import (
+    LIVE_API_URL,
+    LabPlaces,
+    Settings,
+    read_token,
+    without_flow_heartbeats,
+)
 
 if TYPE_CHECKING:  # the core imports Prefect: only once a run needs it
     from github_stars.core import GitHubStarsError, ParsedNames, RepoResult
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             prefect_for_run(LabPlaces.from_environment(), shared=dask)
         )
         set_log_verbosity(args.verbose, args.quiet)
-        stack.enter_context(without_heartbeats())
+        stack.enter_context(without_flow_heartbeats())
         if not args.quiet:
             say(api_notice, prefect_notice)
             warning = budget_notice(len(names.valid), settings.budget, bool(read_token()))
@@ -193,18 +199,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     failed = problems or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
-
-
-def without_heartbeats() -> AbstractContextManager[object]:
-    """Prefect settings for a one-shot run: no flow-run heartbeats.
-
-    Heartbeats let a Prefect server tell that a deployment's run died with its process; a run
-    in the user's terminal has no one to tell. Prefect 3.8's heartbeat thread sleeps in whole
-    seconds and each flow run waits for it to stop: up to a second at the end of every run.
-    """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    return temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def outcomes_after_failure(
