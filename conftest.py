@@ -41,11 +41,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from github_stars.settings import apply_prefect_settings, without_flow_heartbeats
 
     apply_prefect_settings()  # analytics off, start-up timeout, for every process under test
-    _stack.enter_context(without_flow_heartbeats())  # flows the tests run in this process
     server = _stack.enter_context(PrefectServer(start_timeout=240))
     os.environ["PREFECT_API_URL"] = server.api_url
     # Where this process's server keeps its database, for tests that search it.
     os.environ["GITHUB_STARS_TEST_DATABASE"] = str(server.home / "prefect.db")
+    # Flows the tests run in this process: no heartbeats. `temporary_settings` copies the
+    # settings of the moment, so this comes after the environment is complete.
+    _stack.enter_context(without_flow_heartbeats())
 
 
 # The longest tests (`--durations`), started first so that pytest-xdist's workers finish

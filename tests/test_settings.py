@@ -376,3 +376,13 @@ def test_two_runs_in_one_process_have_their_own_pause_and_counters(sim, settings
         if name.startswith("github_stars"):
             held = [key for key, value in vars(module).items() if isinstance(value, per_run)]
             assert held == [], f"{name} keeps per-run state at module level: {held}"
+
+
+def test_flows_run_by_the_tests_use_the_sessions_server_without_heartbeats():
+    """conftest.py turns heartbeats off for this process after PREFECT_API_URL is set: the
+    settings Prefect's client uses here (and sends to Dask workers) name the session's server."""
+    from prefect.settings import get_current_settings
+
+    current = get_current_settings()
+    assert current.api.url == os.environ["PREFECT_API_URL"]
+    assert current.flows.heartbeat_frequency is None
