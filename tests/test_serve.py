@@ -205,7 +205,8 @@ def test_a_served_deployment_runs_on_its_schedule_and_stops_on_sigterm(sim, tmp_
         stop_seconds = time.monotonic() - asked
         wait_for(lambda: not alive(tree), 30, "the runs' processes to end")
     log = (tmp_path / "serve.log").read_text()
-    runs = [run for run in deployment_and_runs(name)[1] if run.state_name == "Completed"]
+    deployment, all_runs = deployment_and_runs(name)
+    runs = [run for run in all_runs if run.state_name == "Completed"]
     load = os.getloadavg()[0]
     bound = STOP_WITHIN if load <= (os.cpu_count() or 1) else STOP_WITHIN_BUSY
     print(
@@ -217,7 +218,6 @@ def test_a_served_deployment_runs_on_its_schedule_and_stops_on_sigterm(sim, tmp_
     assert f"Prefect server: {os.environ['PREFECT_API_URL']} (PREFECT_API_URL)." in log
     assert "Stopped serving; the schedule of show-stars/every-2-s is paused." in log
 
-    deployment, all_runs = deployment_and_runs(name)
     assert deployment.paused
     parameters = deployment.parameters
     assert parameters["github_repos"] == REPOS and parameters["history"] == str(history)
