@@ -6,6 +6,12 @@ The environment is the test session's edge: what is set here reaches notebooks r
 of its own (`github_stars.servers`), so the global concurrency limits a lesson sets (the
 seed's `github-api`) and the request logs a test reads are never another worker's. Tests
 that call the pipeline directly get its `Settings` from the `settings` fixture.
+
+Prefect creates its database on a server's first start (migrations, block types): 15-20 s of
+CPU. The main process does that once, in a template PREFECT_HOME; the workers' servers, and
+tests that give a server a new PREFECT_HOME (`seed_prefect_home`), start from a copy of it.
+Tests of a new user's very first start (`test_concurrent_runs.py`, `test_binder.py`, the
+start-up benchmark) and of `PrefectServer`'s own temporary home do not.
 """
 
 from __future__ import annotations
@@ -13,12 +19,38 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sqlite3
 import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 _stack = contextlib.ExitStack()
 RETRY_DELAY = "0.05"  # seconds: the base of the retry backoff in every test run
+TEMPLATE_HOME = "GITHUB_STARS_TEST_PREFECT_TEMPLATE"  # the template's path, for the workers
+DATABASE_FILES = ("prefect.db", "memo_store.toml")  # the database; its block types' memo
+
+
+def make_prefect_template() -> Path:
+    """A PREFECT_HOME whose database a Prefect server created, then stopped (removed last)."""
+    from github_stars.servers import PrefectServer
+
+    home = Path(tempfile.mkdtemp(prefix="github-stars-prefect-template-"))
+    _stack.callback(shutil.rmtree, home, ignore_errors=True)
+    with PrefectServer(home=home, start_timeout=240):
+        pass
+    with contextlib.closing(sqlite3.connect(home / "prefect.db")) as database:
+        database.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in prefect.db
+    return home
+
+
+def copy_prefect_database(template: Path, home: Path) -> Path:
+    """`home`, created if missing, with a copy of the template's database in it."""
+    home.mkdir(parents=True, exist_ok=True)
+    for name in DATABASE_FILES:
+        shutil.copy2(template / name, home / name)
+    return home
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,15 +65,21 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["GITHUB_STARS_RETRY_DELAY"] = RETRY_DELAY
         for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "PREFECT_API_URL"):
             os.environ.pop(name, None)
+        from github_stars.settings import apply_prefect_settings
+
+        apply_prefect_settings()  # analytics off, start-up timeout, for every process under test
+        os.environ[TEMPLATE_HOME] = str(make_prefect_template())
     os.environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())
     runs_tests_here = worker or not config.getoption("numprocesses", None)
     if not runs_tests_here:
         return
     from github_stars.servers import PrefectServer
-    from github_stars.settings import apply_prefect_settings, without_flow_heartbeats
+    from github_stars.settings import without_flow_heartbeats
 
-    apply_prefect_settings()  # analytics off, start-up timeout, for every process under test
-    server = _stack.enter_context(PrefectServer(start_timeout=240))
+    home = Path(tempfile.mkdtemp(prefix="github-stars-prefect-server-"))
+    _stack.callback(shutil.rmtree, home, ignore_errors=True)
+    copy_prefect_database(Path(os.environ[TEMPLATE_HOME]), home)
+    server = _stack.enter_context(PrefectServer(home=home, start_timeout=240))
     os.environ["PREFECT_API_URL"] = server.api_url
     # Where this process's server keeps its database, for tests that search it.
     os.environ["GITHUB_STARS_TEST_DATABASE"] = str(server.home / "prefect.db")
@@ -50,8 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _stack.enter_context(without_flow_heartbeats())
 
 
-# The longest tests (`--durations`), started first so that pytest-xdist's workers finish
-# together instead of waiting on one long test at the end.
+# The longest tests (`--durations`), started first by every worker so that pytest-xdist's
+# workers finish together instead of waiting on one long test at the end.
 LONG_FIRST = (
     "notebooks/",
     "test_binder.py",
@@ -68,16 +106,29 @@ LONG_FIRST = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::")[0]
         return next((n for n, part in enumerate(LONG_FIRST) if part in path), len(LONG_FIRST))
 
-    items.sort(key=rank)  # stable: in each group, the order pytest collected
+    ranked = sorted(items, key=rank)  # stable: in each group, the order pytest collected
+    # worksteal first gives each worker a contiguous share of this list, the smaller shares
+    # first: deal the ranked tests out so that every share starts with its part of the long ones.
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    shares = sorted((ranked[n::workers] for n in range(workers)), key=len)
+    items[:] = [item for share in shares for item in share]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _stack.close()
+
+
+@pytest.fixture(scope="session")
+def seed_prefect_home() -> Callable[[Path], Path]:
+    """`seed_prefect_home(home)`: a new PREFECT_HOME with the session's created database in it,
+    so that a Prefect server started there skips the database's creation."""
+    template = Path(os.environ[TEMPLATE_HOME])
+    return lambda home: copy_prefect_database(template, home)
 
 
 @pytest.fixture(scope="session")

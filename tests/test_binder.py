@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.metadata
 import json
 import os
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -127,13 +129,19 @@ def installed_closure(requirements: list[Requirement]) -> tuple[set[str], list[s
     return names, unmet
 
 
+@functools.cache
+def top_level_packages() -> Mapping[str, list[str]]:
+    """Each top-level package in this environment and the distributions that install it
+    (read once: it reads every distribution's file list)."""
+    return importlib.metadata.packages_distributions()
+
+
 def providing_distributions(module: str) -> set[str]:
     """The distributions that install `module`'s top-level package (empty: the stdlib)."""
     top = module.split(".")[0]
     if top in sys.stdlib_module_names:
         return set()
-    providers = importlib.metadata.packages_distributions().get(top, [])
-    return {canonicalize_name(name) for name in providers}
+    return {canonicalize_name(name) for name in top_level_packages().get(top, [])}
 
 
 # What the container's command sees: the notebooks' imports and the two servers.

@@ -74,7 +74,8 @@ def time_to_learn(notebook: Path) -> int:
 
 def book_environment(tmp: Path) -> dict[str, str]:
     """What `make book` gives `binder/start jupyter-book build`: none of this session's servers
-    or settings, ports of its own, a fresh PREFECT_HOME, the UI screenshots on."""
+    or settings, ports of its own, a new PREFECT_HOME (`tmp / "prefect-home"`), the UI
+    screenshots on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "GITHUB_"))}
     env.pop("MPLBACKEND", None)
     return env | {
@@ -258,7 +259,7 @@ def test_in_the_book_build_a_ui_that_does_not_answer_fails(monkeypatch):
 
 @pytest.mark.browser
 @pytest.mark.timeout(900)
-def test_executed_lesson_01_shows_its_chart_its_ui_and_no_error(tmp_path: Path):
+def test_executed_lesson_01_shows_its_chart_its_ui_and_no_error(tmp_path: Path, seed_prefect_home):
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} not found: install Debian's chromium package "
@@ -267,6 +268,7 @@ def test_executed_lesson_01_shows_its_chart_its_ui_and_no_error(tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
     others = [f"*{notebook.stem}*" for notebook in lessons() if notebook.stem != LESSON]
+    seed_prefect_home(tmp_path / "prefect-home")  # the book's Prefect server starts sooner
     result, html = build(
         tmp_path, {"execute_notebooks": "force", "exclude_patterns": others}, as_make_book=True
     )

@@ -110,13 +110,14 @@ def stop_process_group(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, seed_prefect_home) -> Iterator[Lab]:
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} not found: install Debian's chromium package "
             "(apt-get install chromium chromium-driver) to run the browser tests"
         )
     tmp = tmp_path_factory.mktemp("lab")
+    seed_prefect_home(tmp / "prefect-home")  # its database created, as Binder's postBuild does
     notebook_dir = tmp / "notebooks"  # a copy: JupyterLab saves outputs into what it runs
     shutil.copytree(
         ROOT / "notebooks",

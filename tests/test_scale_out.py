@@ -182,13 +182,21 @@ def expected_lines(repos: list[str]) -> list[str]:
     return [f"{repo}: {STARS[repo.lower()]} stars" for repo in repos]
 
 
-def task_runs_of(state) -> list:
-    with get_client(sync_client=True) as prefect:  # the task runs are on this server (#19925)
-        return prefect.read_task_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+def task_runs_of(state, at_least: int = 0) -> list:
+    """The run's task runs on this server (#19925). The server records them from the events
+    the workers send, a moment after the run ends on a busy machine: read until there are
+    `at_least` (at most 30 s)."""
+
+    def read() -> list:
+        with get_client(sync_client=True) as prefect:
+            return prefect.read_task_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                )
             )
-        )
+
+    wait_for(lambda: len(read()) >= at_least, 30, f"{at_least} task runs recorded")
+    return read()
 
 
 def sent_by_each_worker(client: Client) -> dict[str, dict[str, tuple[int, int]]]:
@@ -319,7 +327,8 @@ def test_a_429_one_worker_sees_pauses_every_worker(
         state = run_on(dask_cluster, repos, budget)
     assert [r.stars for r in state.result()] == [STARS[r.lower()] for r in repos]
     assert len({entry["worker"] for entry in stream.data}) == 2  # both processes ran tasks
-    assert len([t for t in task_runs_of(state) if t.name.startswith("fetch_stats")]) == len(repos)
+    task_runs = task_runs_of(state, at_least=len(repos))
+    assert len([t for t in task_runs if t.name.startswith("fetch_stats")]) == len(repos)
     log = sim.requests()
     (refusal,) = [e for e in log if e["status"] == 429]
     until = refusal["t_end"] + retry_after

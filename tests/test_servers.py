@@ -84,8 +84,8 @@ def seed_lines() -> list[str]:
 
 
 @pytest.mark.timeout(6 * COMMAND_TIMEOUT)
-def test_server_start_a_run_on_the_local_server_and_stop(tmp_path):
-    env = lab_environment(tmp_path / "lab-home")
+def test_server_start_a_run_on_the_local_server_and_stop(tmp_path, seed_prefect_home):
+    env = lab_environment(seed_prefect_home(tmp_path / "lab-home"))
     places = LabPlaces.from_environment(env)
     api_url, sim_port = places.prefect_api_url, places.simulator_port
     try:
@@ -122,8 +122,9 @@ def test_server_start_a_run_on_the_local_server_and_stop(tmp_path):
 
 
 @pytest.mark.timeout(COMMAND_TIMEOUT + 120)
-def test_without_a_local_server_a_run_uses_a_temporary_one(tmp_path):
-    env = lab_environment(tmp_path / "prefect-home")  # nothing listens on the lab's ports
+def test_without_a_local_server_a_run_uses_a_temporary_one(tmp_path, seed_prefect_home):
+    # nothing listens on the lab's ports
+    env = lab_environment(seed_prefect_home(tmp_path / "prefect-home"))
     run = github_stars("psf/requests", env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.splitlines() == [f"psf/requests: {STARS['psf/requests']} stars"]
