@@ -88,8 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _stack.enter_context(without_flow_heartbeats())
 
 
-# The longest tests (`--durations`), started first by every worker so that pytest-xdist's
-# workers finish together instead of waiting on one long test at the end.
+# The longest tests (`--durations`), first. worksteal gives each worker a contiguous share of
+# this order and an idle worker takes the end of another's queue: the first worker runs the
+# lessons one after another (with three lessons at once on two cores, lesson 06's pause check
+# failed), the others start with short tests, and no worker waits on a long test at the end.
 LONG_FIRST = (
     "notebooks/",
     "test_binder.py",
@@ -106,17 +108,12 @@ LONG_FIRST = (
 )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::")[0]
         return next((n for n, part in enumerate(LONG_FIRST) if part in path), len(LONG_FIRST))
 
-    ranked = sorted(items, key=rank)  # stable: in each group, the order pytest collected
-    # worksteal first gives each worker a contiguous share of this list, the smaller shares
-    # first: deal the ranked tests out so that every share starts with its part of the long ones.
-    workers = getattr(config, "workerinput", {}).get("workercount", 1)
-    shares = sorted((ranked[n::workers] for n in range(workers)), key=len)
-    items[:] = [item for share in shares for item in share]
+    items.sort(key=rank)  # stable: in each group, the order pytest collected
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
