@@ -187,16 +187,20 @@ def task_runs_of(state, at_least: int = 0) -> list:
     the workers send, a moment after the run ends on a busy machine: read until there are
     `at_least` (at most 30 s)."""
 
-    def read() -> list:
+    runs: list = []
+
+    def recorded() -> bool:
+        nonlocal runs
         with get_client(sync_client=True) as prefect:
-            return prefect.read_task_runs(
+            runs = prefect.read_task_runs(
                 flow_run_filter=FlowRunFilter(
                     id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
                 )
             )
+        return len(runs) >= at_least
 
-    wait_for(lambda: len(read()) >= at_least, 30, f"{at_least} task runs recorded")
-    return read()
+    wait_for(recorded, 30, f"{at_least} task runs recorded")
+    return runs
 
 
 def sent_by_each_worker(client: Client) -> dict[str, dict[str, tuple[int, int]]]:
