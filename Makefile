@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
 # pytest-xdist workers, each with a Prefect server and a simulator of its own (conftest.py):
-# one per core. With three on two cores (a load of 4-6) the lessons' timing checks fail now and
-# then: measured again with the suite at about 1,050 CPU seconds, lesson 06's pause check
-# failed in one run and the appendix's slot check in the next. The longest tests start first
+# one per core. The suite is CPU-bound (1,050-1,450 CPU seconds, by the machine's speed).
+# Three workers on two cores did not finish sooner (895 s of pytest at a load of 4-7; two
+# workers: 866-916 s in other hours), and timing checks failed now and then: lesson 06's pause
+# check, the appendix's slot check, lesson 02's solution. The longest tests start first
 # (conftest.py) and an idle worker takes tests queued for another (worksteal).
 TEST_WORKERS ?= 2
 
