@@ -1,7 +1,8 @@
 """Lesson 02 · Try it yourself: the concurrent flow with 1, 2 and 5 worker threads.
 
 `ThreadPoolTaskRunner(max_workers=N)` runs at most N task runs at a time, so at most N
-requests are in flight: with answers of 0.5 s, ten repositories take about 10 / N waves.
+requests are in flight: with answers of 1 s, as in the lesson, ten repositories take about
+10 / N waves of 1 s.
 """
 
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -14,7 +15,7 @@ from github_stars.simulator.snapshot import snapshot_repo_names
 from github_stars.steps import concurrent
 
 sim = start_simulator()
-sim.configure(latency=0.5)
+sim.configure(latency=1.0)
 repos = snapshot_repo_names()[:10]
 connect_to_prefect()
 
