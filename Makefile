@@ -10,7 +10,7 @@ NBMAKE_CELL_TIMEOUT ?= 120
 # workers: 866-916 s in other hours), and timing checks failed now and then: lesson 06's pause
 # check, the appendix's slot check, lesson 02's solution. The longest tests start first
 # (conftest.py) and an idle worker takes tests queued for another (worksteal).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 # Every server (Prefect on SQLite or PostgreSQL, the simulator) is started or reused by one
 # module, src/github_stars/servers/, with Prefect's process settings from
