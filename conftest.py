@@ -91,7 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # The longest tests (`--durations`), first. worksteal gives each worker a contiguous share of
 # this order and an idle worker takes the end of another's queue: the first worker runs the
-# lessons one after another (with three at once on two cores, lesson 06's pause check
+# lessons one after another (with three lessons at once on two cores, lesson 06's pause check
 # failed), the others start with short tests, and no worker waits on a long test at the end.
 LONG_FIRST = (
     "notebooks/",
