@@ -28,6 +28,10 @@ from pathlib import Path
 import pytest
 
 _stack = contextlib.ExitStack()
+# This process and its Prefect server: they yield the CPU to lessons from their first other
+# test on (`pytest_runtest_setup`).
+_worker_processes: list[int] = [0]
+BACKGROUND_NICENESS = 10
 RETRY_DELAY = "0.05"  # seconds: the base of the retry backoff in every test run
 TEMPLATE_HOME = "GITHUB_STARS_TEST_PREFECT_TEMPLATE"  # the template's path, for the workers
 DATABASE_FILES = ("prefect.db", "memo_store.toml")  # the database; its block types' memo
@@ -81,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _stack.callback(shutil.rmtree, home, ignore_errors=True)
     copy_prefect_database(Path(os.environ[TEMPLATE_HOME]), home)
     server = _stack.enter_context(PrefectServer(home=home, start_timeout=240))
+    _worker_processes.append(server.process.pid)
     os.environ["PREFECT_API_URL"] = server.api_url
     # Where this process's server keeps its database, for tests that search it.
     os.environ["GITHUB_STARS_TEST_DATABASE"] = str(server.home / "prefect.db")
@@ -89,24 +94,43 @@ def pytest_configure(config: pytest.Config) -> None:
     _stack.enter_context(without_flow_heartbeats())
 
 
-# The longest tests (`--durations`), first. worksteal gives each worker a contiguous share of
-# this order and an idle worker takes the end of another's queue: the first worker runs the
-# lessons one after another (with three lessons at once on two cores, lesson 06's pause check
-# failed), the others start with short tests, and no worker waits on a long test at the end.
+# How `make test` spreads the tests over its workers (`--dist loadgroup`, with the scheduler
+# below): a worker takes the next unit of this order whenever it is almost out of work, the
+# longest units first (`--durations`), so that none starts late and holds up the end. A unit is
+# one test, or every test of a group, which one worker runs in order: the lessons (one after
+# another: lessons run side by side on two cores failed their timing checks, 06's pause and
+# 10's requests during a pause) and each module with a module-scoped fixture (a Dask cluster,
+# JupyterLab, a PostgreSQL cluster, the unexecuted book), started once.
 LONG_FIRST = (
     "notebooks/",
-    "test_binder.py",
-    "test_benchmark_smoke.py",
+    "test_scale_out.py",
     "test_notebooks_rerun.py",
+    "test_book.py",
+    "test_browser.py",
+    "test_history.py",
+    "test_binder.py",
+    "test_soak.py",
+    "test_benchmark_smoke.py",
+    "test_servers.py",
+    "test_concurrent_runs.py",
     "test_solutions.py",
     "test_serve.py",
-    "test_concurrent_runs.py",
-    "test_servers.py",
     "test_daily.py",
-    "test_soak.py",
-    "test_scale_out.py",
     "test_postgres.py",
 )
+GROUPS = {
+    "notebooks/": "lessons",
+    "test_scale_out.py": "dask-cluster",
+    "test_book.py": "book",
+    "test_browser.py": "lab",
+    "test_history.py": "postgres-cluster",
+}
+
+
+def unit_of_work(nodeid: str) -> str:
+    """The unit of work a test belongs to: its group's name, else the test itself."""
+    path = nodeid.split("::")[0]
+    return next((group for part, group in GROUPS.items() if part in path), nodeid)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -115,6 +139,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((n for n, part in enumerate(LONG_FIRST) if part in path), len(LONG_FIRST))
 
     items.sort(key=rank)  # stable: in each group, the order pytest collected
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` with the groups above, in the order above. (pytest-xdist 3.8 groups
+    by a suffix it writes into test ids, which pytest 9.2 no longer reads: pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongestFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of_work(nodeid)
+
+    config.option.loadscopereorder = False  # keep LONG_FIRST, not the largest group first
+    return LongestFirst(config, log)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A lesson's checks time its runs: a worker runs lessons at normal priority, and at its
+    first other test lowers its own (and its Prefect server's) for good. Its other tests then
+    fill the lessons' waits without slowing them down (`nice`; the processes it starts later
+    inherit it)."""
+    if item.nodeid.startswith("notebooks/") or not _worker_processes:
+        return
+    for pid in _worker_processes:
+        with contextlib.suppress(OSError):
+            niceness = os.getpriority(os.PRIO_PROCESS, pid)
+            os.setpriority(os.PRIO_PROCESS, pid, max(niceness, BACKGROUND_NICENESS))
+    _worker_processes.clear()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
