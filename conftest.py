@@ -99,12 +99,13 @@ def pytest_configure(config: pytest.Config) -> None:
 # longest units first (`--durations`), so that none starts late and holds up the end. A unit is
 # one test, or every test of a group, which one worker runs in order: the lessons (one after
 # another: lessons run side by side on two cores failed their timing checks, 06's pause and
-# 10's requests during a pause) and each module with a module-scoped fixture (a Dask cluster,
-# JupyterLab, a PostgreSQL cluster, the unexecuted book), started once.
+# 10's requests during a pause), then their rerun in reverse order, and each module with a
+# module-scoped fixture (a Dask cluster, JupyterLab, a PostgreSQL cluster, the unexecuted
+# book), started once.
 LONG_FIRST = (
     "notebooks/",
-    "test_scale_out.py",
     "test_notebooks_rerun.py",
+    "test_scale_out.py",
     "test_book.py",
     "test_browser.py",
     "test_history.py",
@@ -118,8 +119,10 @@ LONG_FIRST = (
     "test_daily.py",
     "test_postgres.py",
 )
+LESSONS = "lessons"
 GROUPS = {
-    "notebooks/": "lessons",
+    "notebooks/": LESSONS,
+    "test_notebooks_rerun.py": LESSONS,  # after the lessons, on their server
     "test_scale_out.py": "dask-cluster",
     "test_book.py": "book",
     "test_browser.py": "lab",
@@ -157,11 +160,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A lesson's checks time its runs: a worker runs lessons at normal priority, and at its
-    first other test lowers its own (and its Prefect server's) for good. Its other tests then
-    fill the lessons' waits without slowing them down (`nice`; the processes it starts later
-    inherit it)."""
-    if item.nodeid.startswith("notebooks/") or not _worker_processes:
+    """A lesson's checks time its runs: a worker runs the lessons' group at normal priority,
+    and at its first other test lowers its own (and its Prefect server's) for good. Its other
+    tests then fill the lessons' waits without slowing them down (`nice`; the processes it
+    starts later inherit it)."""
+    if unit_of_work(item.nodeid) == LESSONS or not _worker_processes:
         return
     for pid in _worker_processes:
         with contextlib.suppress(OSError):

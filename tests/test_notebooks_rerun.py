@@ -1,12 +1,11 @@
 """The lessons that leave state behind run once more, in reverse order, with a token set.
 
 Lesson 03 leaves concurrency limits on the Prefect server, 04 a cache and the seed's
-`my_data_pipeline.py`, 05 runs with a token; all leave flow runs. This test runs them in the
-order 05, 04, 03 in fresh kernels; nbmake then runs every lesson in order in the
-same session (`make test` collects tests/ first), with the same server. So each of them runs
-twice in a row, after and before the others. The kernels get a sentinel `GITHUB_TOKEN`, which
-must show up in no output, in no file under PREFECT_HOME and not in the Prefect server's
-database.
+`my_data_pipeline.py`, 05 runs with a token; all leave flow runs. nbmake runs every lesson in
+order; then this test, on the same worker and Prefect server (conftest.py groups them), runs
+05, 04, 03 again in fresh kernels. So each of them runs again after all the others. The
+kernels get a sentinel `GITHUB_TOKEN`, which must show up in no output, in no file under
+PREFECT_HOME and not in the Prefect server's database.
 """
 
 from __future__ import annotations
