@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
+import time
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 TABLE = "star_history"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's write lock
+WAL_SWITCH_RETRY_S = 0.01  # between tries of the switch to WAL that SQLite refused at once
 CONNECT_TIMEOUT_S = 10
 SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
 # Any constant: serialises CREATE TABLE IF NOT EXISTS across processes on PostgreSQL.
@@ -187,11 +190,26 @@ def _sqlite_file(url: URL) -> Path | None:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    """Wait for other processes' locks, then use WAL: readers and a writer do not block."""
+    """Wait for other processes' locks, then use WAL: readers and a writer do not block.
+
+    Two connections switching a new file to WAL at once: SQLite refuses one of them at once
+    ("database is locked", without waiting), so the switch is tried again until the busy
+    timeout. (Once the file is in WAL mode, the switch is a no-op.)
+    """
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(WAL_SWITCH_RETRY_S)
+    finally:
+        cursor.close()
 
 
 def create_history_engine(url: URL) -> Engine:
