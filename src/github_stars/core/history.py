@@ -205,7 +205,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 return
             except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
                     raise
                 time.sleep(WAL_SWITCH_RETRY_S)
     finally:
