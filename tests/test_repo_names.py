@@ -1,6 +1,6 @@
 import pytest
 
-from github_stars.core import InvalidRepoName, RepoResult, parse_repo_names, validate_repo_name
+from github_stars.core import InvalidRepoName, RepoResult, distinct_names, validate_repo_name
 
 
 @pytest.mark.parametrize(
@@ -31,23 +31,17 @@ def test_invalid_names_get_a_specific_reason(name, reason):
         validate_repo_name(name)
 
 
-def test_parse_keeps_valid_in_order_drops_duplicates_and_explains_the_rest():
-    parsed = parse_repo_names(["a/b", "foo", "A/B", "c/d", "a/b/c", "c/d"])
-    assert parsed.valid == ["a/b", "c/d"]
-    assert set(parsed.invalid) == {"foo", "a/b/c"}
-    assert parsed.duplicates == ["A/B", "c/d"]
+def test_distinct_names_keep_the_first_spelling_of_each_repository_and_every_bad_entry_once():
+    names = [" a/b", "foo", "A/B", "c/d", "a/b/c", "c/d", "foo"]
+    assert distinct_names(names) == ["a/b", "foo", "c/d", "a/b/c"]
+    assert distinct_names([]) == []
 
 
-def test_parse_empty_list():
-    parsed = parse_repo_names([])
-    assert (parsed.valid, parsed.invalid) == ([], {})
-
-
-def test_results_come_back_in_input_order_once_per_distinct_name():
-    parsed = parse_repo_names(["c/d", "bad", "A/B", "a/b", "bad"])
-    fetched = [RepoResult("A/B", stars=1), RepoResult("c/d", stars=2)]  # in the order they finished
-    assert [(r.repo, r.stars, r.error_kind) for r in parsed.in_input_order(fetched)] == [
-        ("c/d", 2, None),
-        ("bad", None, "invalid name"),
-        ("A/B", 1, None),
-    ]
+def test_a_bad_name_fails_with_a_message_that_starts_with_the_name_as_given():
+    with pytest.raises(InvalidRepoName) as raised:
+        validate_repo_name("not a repository")
+    result = RepoResult.failed("not a repository", raised.value)
+    assert result.line() == (
+        "not a repository: error: invalid name: expected exactly one '/' as in 'owner/repo'"
+    )
+    assert result.error_kind == "invalid name"

@@ -60,25 +60,39 @@ FEATURES = {
     ),
     "live": (
         {
-            "import httpx",
             "from prefect import flow, task",
             "from github_stars.settings import lesson_api_url",
             'GITHUB_API = lesson_api_url()  # the seed: "https://api.github.com"',
-            "@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(days=1))",
             "def fetch_stats(github_repo: str) -> dict[str, Any]:",
             'api_response = httpx.get(f"{GITHUB_API}/repos/{github_repo}")',
-            "api_response.raise_for_status()  # Force a retry if not a 2xx status code",
-            "return api_response.json()",
             "def show_stars(github_repos: list[str]) -> dict[str, int]:",
             "stats_futures = fetch_stats.map(github_repos)",
         },
         {
             "from prefect import flow, task, unmapped",
+            "from github_stars.core import Settings",
+            "def fetch_stats(github_repo: str, settings: Settings) -> dict[str, Any]:",
+            'api_response = httpx.get(f"{settings.api_url}/repos/{github_repo}", timeout=settings.timeout)',
+            "def show_stars(github_repos: list[str], settings: Settings) -> dict[str, int]:",
+            "stats_futures = fetch_stats.map(github_repos, settings=unmapped(settings))",
+        },
+    ),
+    "client": (
+        {
+            "import httpx",
+            "from github_stars.core import Settings",
+            "@task(retries=3, cache_policy=INPUTS, cache_expiration=timedelta(days=1))",
+            "def fetch_stats(github_repo: str, settings: Settings) -> dict[str, Any]:",
+            'api_response = httpx.get(f"{settings.api_url}/repos/{github_repo}", timeout=settings.timeout)',
+            "api_response.raise_for_status()  # Force a retry if not a 2xx status code",
+            "return api_response.json()",
+            "stats_futures = fetch_stats.map(github_repos, settings=unmapped(settings))",
+        },
+        {
             "from github_stars.core import ANSWERING_API, GitHubApi, Settings",
             '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
             "def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:",
-            "return api.get_repo(github_repo)",
-            "def show_stars(github_repos: list[str], settings: Settings) -> dict[str, int]:",
+            "return api.get_repo(github_repo)  # the request, and a typed error for each failure",
             "with GitHubApi.open(settings) as api:",
             "stats_futures = fetch_stats.map(github_repos, api=unmapped(api))",
         },
@@ -99,9 +113,9 @@ FEATURES = {
     "outcomes": (
         {
             "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, Settings",
+            '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
             "@task",
             "def show_stars(github_repos: list[str], settings: Settings) -> dict[str, int]:",
-            "stats_futures = fetch_stats.map(github_repos, api=unmapped(api))",
             "stars = dict(zip(github_repos, get_stars.map(stats_futures).result(), strict=True))",
             "for repo in github_repos:",
             'print(f"{repo}: {stars[repo]} stars")',
@@ -109,28 +123,24 @@ FEATURES = {
         },
         {
             "from prefect.futures import PrefectFuture",
-            "from github_stars.core import (",
-            "ANSWERING_API,",
-            "GitHubApi,",
-            "RateLimited,",
-            "RepoResult,",
-            "Settings,",
-            "parse_repo_names,",
+            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, RepoResult, Settings",
+            "@task(",
+            "retries=3,",
+            'cache_policy=INPUTS - "api" + ANSWERING_API,',
+            "cache_expiration=timedelta(days=1),",
+            'task_run_name="fetch_stats-{github_repo}",',
             ")",
             "def outcome(repo: str, stats: PrefectFuture) -> RepoResult:",
             '"""One repository\'s outcome: its stars, or why it has none."""',
-            "repo_stats = stats.result(raise_on_failure=False)",
+            "repo_stats = stats.result(raise_on_failure=False)  # a failed run's exception, not raised",
             "if isinstance(repo_stats, BaseException):",
             "return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)",
             'cached = stats.state.name == "Cached"',
             "return RepoResult(repo, stars=get_stars(repo_stats), stats=repo_stats, cached=cached)",
             "def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:",
-            "names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request",
-            "stats_futures = fetch_stats.map(names.valid, api=unmapped(api))",
-            "fetched = [",
-            "outcome(repo, stats) for repo, stats in zip(names.valid, stats_futures, strict=True)",
+            "results = [",
+            "outcome(repo, stats) for repo, stats in zip(github_repos, stats_futures, strict=True)",
             "]",
-            "results = names.in_input_order(fetched)",
             "for result in results:",
             "print(result.line())",
             "return results",
@@ -138,85 +148,83 @@ FEATURES = {
     ),
     "selective_retries": (
         {
-            '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
-            "stats_futures = fetch_stats.map(names.valid, api=unmapped(api))",
+            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, RepoResult, Settings",
+            "stats_futures = fetch_stats.map(github_repos, api=unmapped(api))",
         },
         {
             "from prefect.tasks import exponential_backoff",
+            "from github_stars.core import (",
+            "ANSWERING_API,",
+            "GitHubApi,",
+            "RateLimited,",
+            "RepoResult,",
+            "Settings,",
             "retry_if_transient,",
-            "@task(",
-            "retries=3,",
+            ")",
             "retry_jitter_factor=0.5,",
             "retry_condition_fn=retry_if_transient,",
-            'cache_policy=INPUTS - "api" + ANSWERING_API,',
-            "cache_expiration=timedelta(days=1),",
-            ")",
             "backoff = exponential_backoff(backoff_factor=settings.retry_delay)",
             "fetch = fetch_stats.with_options(retry_delay_seconds=backoff)",
-            "stats_futures = fetch.map(names.valid, api=unmapped(api))",
+            "stats_futures = fetch.map(github_repos, api=unmapped(api))",
         },
     ),
     "at_scale": (
         {
-            "from prefect.concurrency.sync import rate_limit",
             "from prefect.futures import PrefectFuture",
-            'rate_limit("github-api")',
             "@flow(log_prints=True)",
-            "fetched = [",
-            "outcome(repo, stats) for repo, stats in zip(names.valid, stats_futures, strict=True)",
+            "results = [",
+            "outcome(repo, stats) for repo, stats in zip(github_repos, stats_futures, strict=True)",
             "]",
         },
         {
             "from prefect.futures import PrefectFuture, as_completed",
             "from prefect.task_runners import ThreadPoolTaskRunner",
             "notify,",
-            'task_run_name="fetch_stats-{github_repo}",',
-            "api.take_request_slot()  # 100 slots of the run's own limit; one round trip for many tasks",
             "TASK_THREADS = 16  # a bounded pool: a steady stream of task runs, not one thread per repository",
             "@flow(log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))",
-            "repo_of = dict(zip(stats_futures, names.valid, strict=True))",
-            "notify(*names.invalid_results())  # a bad name's outcome is known at once",
-            "fetched = []",
+            "repo_of = dict(zip(stats_futures, github_repos, strict=True))",
+            "outcomes = {}",
             "for stats in as_completed(stats_futures):  # in the order they finish",
-            "fetched.append(outcome(repo_of[stats], stats))",
-            "notify(fetched[-1])  # e.g. the command line's progress display",
+            "outcomes[stats] = outcome(repo_of[stats], stats)",
+            "notify(outcomes[stats])  # e.g. the command line's progress display",
+            "results = [outcomes[stats] for stats in stats_futures]  # in input order",
         },
     ),
-    "on_dask": (
+    "batched": (
         {
-            "from prefect import flow, task, unmapped",
+            "from prefect.concurrency.sync import rate_limit",
+            'rate_limit("github-api")',
         },
         {
-            "from prefect import Flow, flow, task, unmapped",
-            "def on_dask(address: str) -> Flow:",
-            '"""`show_stars` with its tasks on the Dask cluster at `address`.',
-            "Run it with `share_pause=True` in its settings, so that a pause one worker process is",
-            "told holds every worker (the pause is then kept on the Prefect server too).",
-            '"""',
-            "from prefect_dask import DaskTaskRunner  # imported here: Dask is slow to import",
-            "return show_stars.with_options(task_runner=DaskTaskRunner(address=address))",
+            "api.take_request_slot()  # the run's own limit; one round trip for many waiting tasks",
+        },
+    ),
+    "new_day": (
+        {
+            "from datetime import timedelta",
+            "def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:",
+            "stats_futures = fetch.map(github_repos, api=unmapped(api))",
+        },
+        {
+            "from datetime import date, timedelta",
+            "def fetch_stats(github_repo: str, api: GitHubApi, day: date) -> dict[str, Any]:",
+            "asked_at = api.now()  # the API's clock: its date is the day of this run's answers",
+            "day = asked_at.date()  # an input of fetch_stats: each day has its own cache entries",
+            "stats_futures = fetch.map(github_repos, api=unmapped(api), day=unmapped(day))",
         },
     ),
     "daily": (
         {
-            "from datetime import timedelta",
-            "def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:",
             "def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:",
             "with GitHubApi.open(settings) as api:",
-            "stats_futures = fetch.map(names.valid, api=unmapped(api))",
         },
         {
-            "from datetime import date, timedelta",
             "open_history,",
-            "def fetch_stats(github_repo: str, api: GitHubApi, day: date) -> dict[str, Any]:",
             "def show_stars(",
             "github_repos: list[str], settings: Settings, history: str | None = None",
             ") -> list[RepoResult]:",
-            "with GitHubApi.open(settings) as api, open_history(history) as star_history:",
-            "asked_at = api.now()  # the API's clock: its date is the day of this run's answers",
-            "day = asked_at.date()  # an input of fetch_stats: each day has its own cache entries",
-            "stats_futures = fetch.map(names.valid, api=unmapped(api), day=unmapped(day))",
-            "star_history.keep(day, fetched[-1], asked_at, api.identity)  # its row, now",
+            "with GitHubApi.open(settings) as api, open_history(history, api.identity) as star_history:",
+            "star_history.keep(day, outcomes[stats], asked_at)  # its row, now",
         },
     ),
 }
@@ -274,7 +282,6 @@ def test_every_line_of_the_finished_pipeline_was_introduced_by_a_lesson():
         pipeline.show_stars.fn,
         pipeline.get_stars,
         pipeline.outcome,
-        pipeline.on_dask,
     ]
     lines = {
         line.strip()
@@ -302,3 +309,14 @@ def test_every_step_reports_the_snapshots_stars(sim, settings):
         results = module.show_stars(repos, settings)
         stars = results if isinstance(results, dict) else {r.repo: r.stars for r in results}
         assert stars == expected, step
+
+
+def test_the_optional_dask_step_is_the_finished_flow_on_a_dask_task_runner():
+    from prefect_dask import DaskTaskRunner
+
+    from github_stars.steps import OPTIONAL_STEPS, on_dask
+
+    flow = on_dask.on_dask("tcp://127.0.0.1:8786")
+    assert OPTIONAL_STEPS == ("on_dask",)
+    assert flow.fn is pipeline.show_stars.fn
+    assert isinstance(flow.task_runner, DaskTaskRunner)

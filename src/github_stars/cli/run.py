@@ -25,7 +25,7 @@ from github_stars.settings import (
 )
 
 if TYPE_CHECKING:  # the core imports Prefect: only once a run needs it
-    from github_stars.core import GitHubStarsError, ParsedNames, RepoResult
+    from github_stars.core import GitHubStarsError, RepoResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHOWN_BAD_LINES = 50  # more bad lines are counted, not listed
@@ -144,9 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     from github_stars.cli.logs import set_log_verbosity
     from github_stars.cli.prefect_connection import prefect_for_run
     from github_stars.cli.progress import RunProgress, RunRecorder, budget_notice, summary
-    from github_stars.core import GitHubStarsError, observing, parse_repo_names
+    from github_stars.core import GitHubStarsError, distinct_names, observing
+    from github_stars.core.names import name_problem
 
-    names = parse_repo_names(inputs.names)
+    names = distinct_names(inputs.names)  # a repository named twice is fetched once
     dask = args.dask_workers is not None or args.dask_address is not None
     started = time.perf_counter()
     with ExitStack() as stack:
@@ -158,11 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         stack.enter_context(without_flow_heartbeats())
         if not args.quiet:
             say(api_notice, prefect_notice)
-            warning = budget_notice(len(names.valid), settings.budget, bool(read_token()))
+            requests = sum(name_problem(name) is None for name in names)
+            warning = budget_notice(requests, settings.budget, bool(read_token()))
             if warning:
                 say(warning)
         show = not (args.quiet or args.verbose)
-        watcher = RunProgress(names.outcomes, settings.budget) if show else RunRecorder()
+        watcher = RunProgress(len(names), settings.budget) if show else RunRecorder()
         stack.enter_context(watcher)
         stack.enter_context(observing(watcher))
         flow = pipeline.show_stars
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             flow = pipeline.on_dask(address)
             settings = settings.with_changes(share_pause=True)
         try:
-            results = flow(inputs.names, settings, history=history)
+            results = flow(names, settings, history=history)
         except GitHubStarsError as exc:  # the run as a whole, e.g. the API's date unreadable
             say(f"The run failed: {exc}")
             results = outcomes_after_failure(names, watcher.outcomes, exc)
@@ -202,14 +204,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def outcomes_after_failure(
-    names: ParsedNames, heard: dict[str, RepoResult], exc: GitHubStarsError
+    names: list[str], heard: dict[str, RepoResult], exc: GitHubStarsError
 ) -> list[RepoResult]:
     """Every repository's outcome when the run failed as a whole: those it reported, and
-    `exc` for the others."""
+    `exc` for the others, in input order."""
     from github_stars.core import RepoResult
 
-    fetched = [heard.get(repo) or RepoResult.failed(repo, exc) for repo in names.valid]
-    return names.in_input_order(fetched)
+    return [heard.get(repo) or RepoResult.failed(repo, exc) for repo in names]
 
 
 def save_outputs(results: list, args: argparse.Namespace, api: str) -> list[str]:

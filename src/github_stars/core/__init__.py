@@ -17,7 +17,7 @@ from github_stars.core.errors import (
     UnexpectedStatus,
 )
 from github_stars.core.history import StarHistory, StarRecord, open_history
-from github_stars.core.names import ParsedNames, parse_repo_names, validate_repo_name
+from github_stars.core.names import distinct_names, validate_repo_name
 from github_stars.core.observers import RunObserver, notify, observing
 from github_stars.core.rate_limits import ensure_rate_limit
 from github_stars.core.results import RepoResult
@@ -31,7 +31,6 @@ __all__ = [
     "GitHubApi",
     "GitHubStarsError",
     "InvalidRepoName",
-    "ParsedNames",
     "RateBudget",
     "RateLimitWaitTooLong",
     "RateLimited",
@@ -44,11 +43,11 @@ __all__ = [
     "StarRecord",
     "TransientError",
     "UnexpectedStatus",
+    "distinct_names",
     "ensure_rate_limit",
     "notify",
     "observing",
     "open_history",
-    "parse_repo_names",
     "retry_if_transient",
     "validate_repo_name",
 ]

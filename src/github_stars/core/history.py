@@ -238,8 +238,9 @@ def create_table(engine: Engine) -> None:
 class StarHistory:
     """The star history at a location: `record` rows, read them back as records or a frame."""
 
-    def __init__(self, location: str | os.PathLike[str]) -> None:
+    def __init__(self, location: str | os.PathLike[str], api: str = "") -> None:
         self.url = database_url(location)
+        self.api = api  # the API whose answers a run keeps here (`keep`)
         self.engine = create_history_engine(self.url)
         try:
             create_table(self.engine)
@@ -295,7 +296,7 @@ class StarHistory:
         with self.engine.begin() as conn:
             conn.execute(statement)
 
-    def keep(self, day: dt.date, result: RepoResult, asked_at: dt.datetime, api: str) -> None:
+    def keep(self, day: dt.date, result: RepoResult, asked_at: dt.datetime) -> None:
         """Keep `result` as `day`'s row of its repository (the pipeline's call, as each
         result arrives): nothing for a failure; an answer from Prefect's cache keeps the row
         an earlier run of the day wrote."""
@@ -308,7 +309,7 @@ class StarHistory:
             forks=result.stats.get("forks_count"),
             watchers=result.stats.get("subscribers_count"),
             fetched_at=asked_at,
-            api=api,
+            api=self.api,
         )
         self.record(record, replace=not result.cached)
 
@@ -354,7 +355,7 @@ def records_frame(records: list[StarRecord]) -> pd.DataFrame:
 class NoHistory:
     """What a run without a history location keeps: nothing."""
 
-    def keep(self, day: dt.date, result: RepoResult, asked_at: dt.datetime, api: str) -> None:
+    def keep(self, day: dt.date, result: RepoResult, asked_at: dt.datetime) -> None:
         pass
 
     def __enter__(self) -> NoHistory:
@@ -364,9 +365,10 @@ class NoHistory:
         pass
 
 
-def open_history(location: str | None) -> StarHistory | NoHistory:
-    """The history at `location` (a path or a database URL), or `NoHistory` for None."""
-    return NoHistory() if location is None else StarHistory.open(location)
+def open_history(location: str | None, api: str) -> StarHistory | NoHistory:
+    """The history at `location` (a path or a database URL) for the answers of `api`, or
+    `NoHistory` for None."""
+    return NoHistory() if location is None else StarHistory(location, api)
 
 
 def location_problem(text: str) -> str | None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from github_stars.core.errors import InvalidRepoName
-from github_stars.core.results import RepoResult
 
 # GitHub logins: 1-39 alphanumerics or hyphens, not starting with a hyphen. New logins may
 # not end with one or hold two in a row, but older ones do (e.g. `petarv-`), and they still
@@ -36,64 +34,33 @@ def name_problem(name: object) -> str | None:
     return None
 
 
+def shown_name(name: object) -> str:
+    """`name` as an error message shows it: as given if short and printable, else its repr."""
+    if isinstance(name, str) and name.isprintable() and len(name) <= 60:
+        return name
+    text = repr(name)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def validate_repo_name(name: object) -> str:
-    """Return `name` stripped if it is a valid `owner/repo`, else raise `InvalidRepoName`."""
+    """Return `name` stripped if it is a valid `owner/repo`, else raise `InvalidRepoName`
+    (its message starts with the name, as every error about a repository does)."""
     problem = name_problem(name)
     if problem:
-        shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
-        raise InvalidRepoName(f"{shown}: {problem}")
+        raise InvalidRepoName(f"{shown_name(name)}: {problem}")
     return name.strip()
 
 
-@dataclass
-class ParsedNames:
-    """Valid names (unique, first-seen order) and per-item errors for the rest."""
-
-    given: list[str] = field(default_factory=list)
-    valid: list[str] = field(default_factory=list)
-    invalid: dict[str, str] = field(default_factory=dict)
-    duplicates: list[str] = field(default_factory=list)
-
-    @property
-    def outcomes(self) -> int:
-        """How many results a run reports: one per distinct valid name and per invalid one."""
-        return len(self.valid) + len(self.invalid)
-
-    def invalid_results(self) -> list[RepoResult]:
-        """The outcome of each invalid name (never sent), in input order."""
-        return [RepoResult.invalid(raw, problem) for raw, problem in self.invalid.items()]
-
-    def in_input_order(self, fetched: list[RepoResult]) -> list[RepoResult]:
-        """One result per distinct name as given: `fetched` for the valid names (in any
-        order), an invalid-name result for the others; a name given twice appears once."""
-        by_name = {result.repo.lower(): result for result in fetched}
-        invalid = dict(self.invalid)
-        results = []
-        for raw in map(str, self.given):
-            if raw in invalid:
-                results.append(RepoResult.invalid(raw, invalid.pop(raw)))
-            elif raw.strip().lower() in by_name:
-                results.append(by_name.pop(raw.strip().lower()))
-        return results
-
-
-def parse_repo_names(names: list[str]) -> ParsedNames:
-    """Split `names` into valid unique names and reasons for the invalid ones.
-
-    Duplicates (compared case-insensitively, as GitHub does) are kept once.
-    """
-    parsed = ParsedNames(given=list(names))
+def distinct_names(names: list[str]) -> list[str]:
+    """`names` without repeats, in first-seen order: a valid name stripped and compared
+    case-insensitively (as GitHub compares them), any other entry as given."""
     seen: set[str] = set()
+    distinct = []
     for raw in names:
-        problem = name_problem(raw)
-        if problem:
-            parsed.invalid[str(raw)] = problem
-            continue
-        name = raw.strip()
-        key = name.lower()
-        if key in seen:
-            parsed.duplicates.append(name)
-            continue
-        seen.add(key)
-        parsed.valid.append(name)
-    return parsed
+        valid = name_problem(raw) is None
+        name = raw.strip() if valid else raw
+        key = name.lower() if valid else name
+        if key not in seen:
+            seen.add(key)
+            distinct.append(name)
+    return distinct

@@ -40,8 +40,3 @@ class RepoResult:
         if getattr(exc, "retryable", False) and attempts > 1:  # retried until given up
             reason += f" (gave up after {attempts} attempts)"
         return cls(repo=repo, error=reason or kind, error_kind=kind)
-
-    @classmethod
-    def invalid(cls, raw: str, problem: str) -> RepoResult:
-        """The outcome of a name that cannot be a repository: never sent."""
-        return cls(repo=raw, error=problem, error_kind="invalid name")

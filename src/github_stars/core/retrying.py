@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from prefect.client.schemas.objects import TaskRun
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.states import State
 from prefect.tasks import Task
 
-from github_stars.core.errors import RateLimited, TransientError
+from github_stars.core.errors import GitHubStarsError
 
 
-def retry_if_transient(task: Task, task_run: Any, state: State) -> bool:
-    """Retry 5xx answers, timeouts and rate limits; never a 404 or a malformed answer.
-
-    A rate-limit slot the Prefect server could not grant (e.g. its database was busy) is
-    transient too: retried, so a busy server never loses a repository.
-    """
+def retry_if_transient(task: Task, task_run: TaskRun, state: State) -> bool:
+    """Retry what can succeed: server errors, timeouts, rate limits (`error.retryable`), and
+    a rate-limit slot a busy Prefect server could not grant; never a 404 or a bad answer."""
     try:
         state.result()
-    except (TransientError, RateLimited, ConcurrencySlotAcquisitionError):
+    except GitHubStarsError as error:
+        return error.retryable
+    except ConcurrencySlotAcquisitionError:
         return True
     except Exception:
         return False

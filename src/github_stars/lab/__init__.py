@@ -1,11 +1,121 @@
-"""The lab: what measures, checks and draws the pipeline in the lessons (not the pipeline).
+"""The lab: what the lessons use to set up, measure, check and draw (not the pipeline).
 
-- `lesson`: the lessons' set-up helper (`lesson_settings`).
-- `measure`: wall times, the simulator's request log as a table, achieved rates.
-- `charts`: request timelines and requests against a budget (matplotlib).
-- `checks`, `dask_checks`: short calls that check a lesson's claim and print what they verified.
-- `results`: a fresh result store, so a lesson starts with nothing cached.
-- `prefect_ui`: the "Prefect UI" entry of JupyterLab (jupyter-server-proxy).
+    from github_stars import lab
+    from github_stars.lab import check, check_same_as_step
 
-The servers the lab runs (Prefect, PostgreSQL, the simulator) are in `github_stars.servers`.
+    sim = lab.start_simulator(latency=0.1)
+    settings = lab.lesson_settings(sim)
+    run = lab.measure_run(sim, show_stars, lab.DEFAULT_REPOS, settings)
+    check(f"{len(run.requests)} requests", len(run.requests) == 3)
+
+Everything a lesson calls with `lab.` comes from here: the simulator and the lesson's settings,
+measurements (`measure`), checks that print one line of evidence (`checks`, `dask_checks`),
+charts, a fresh result store, Prefect's log lines made short (`logs`, `at_scale`), the package's
+code shown on the page (`show_source`), and the Prefect UI (`show_in_prefect_ui`).
 """
+
+from github_stars.lab.at_scale import PeakThreads, quiet_run_lines
+from github_stars.lab.charts import (
+    plot_bars,
+    plot_request_timeline,
+    plot_request_timelines,
+    plot_requests_over_time,
+    plot_retry_gaps,
+)
+from github_stars.lab.checks import (
+    CheckFailed,
+    check,
+    check_faster,
+    check_limit,
+    check_log_finished,
+    check_one_at_a_time,
+    check_requests,
+    check_retry_gaps,
+    check_same_as_step,
+    check_stars,
+    check_task_runs,
+    check_under_budget,
+    describe_statuses,
+    expect_failure,
+)
+from github_stars.lab.dask_checks import (
+    check_pause_held,
+    check_within_budget,
+    requests_during_pause,
+    workers_used,
+)
+from github_stars.lab.lesson import lesson_settings, set_github_api_limit
+from github_stars.lab.logs import one_line_errors
+from github_stars.lab.measure import (
+    Stopwatch,
+    achieved_rate,
+    budget_overshoot,
+    connect_to_prefect,
+    describe_limit,
+    max_concurrent,
+    measure_run,
+    requests_frame,
+    retry_gaps,
+    task_run_states,
+    time_interleaved,
+)
+from github_stars.lab.prefect_ui import show_in_prefect_ui
+from github_stars.lab.results import fresh_results, start_uncached
+from github_stars.lab.source import show_source
+from github_stars.reports.results import results_frame
+from github_stars.servers import free_port, start_simulator
+from github_stars.settings import DEFAULT_REPOS
+from github_stars.simulator.calendar import example_repos
+from github_stars.simulator.snapshot import snapshot_repo_names
+
+__all__ = [
+    "DEFAULT_REPOS",
+    "CheckFailed",
+    "PeakThreads",
+    "Stopwatch",
+    "achieved_rate",
+    "budget_overshoot",
+    "check",
+    "check_faster",
+    "check_limit",
+    "check_log_finished",
+    "check_one_at_a_time",
+    "check_pause_held",
+    "check_requests",
+    "check_retry_gaps",
+    "check_same_as_step",
+    "check_stars",
+    "check_task_runs",
+    "check_under_budget",
+    "check_within_budget",
+    "connect_to_prefect",
+    "describe_limit",
+    "describe_statuses",
+    "example_repos",
+    "expect_failure",
+    "free_port",
+    "fresh_results",
+    "lesson_settings",
+    "max_concurrent",
+    "measure_run",
+    "one_line_errors",
+    "plot_bars",
+    "plot_request_timeline",
+    "plot_request_timelines",
+    "plot_requests_over_time",
+    "plot_retry_gaps",
+    "quiet_run_lines",
+    "requests_during_pause",
+    "requests_frame",
+    "results_frame",
+    "retry_gaps",
+    "set_github_api_limit",
+    "show_in_prefect_ui",
+    "show_source",
+    "snapshot_repo_names",
+    "start_simulator",
+    "start_uncached",
+    "task_run_states",
+    "time_interleaved",
+    "workers_used",
+]

@@ -20,3 +20,11 @@ def lesson_settings(sim: Simulator, **changes: Any) -> Settings:
         api_url=sim.url, retry_delay=LESSON_RETRY_DELAY
     )
     return settings.with_changes(**changes) if changes else settings
+
+
+def set_github_api_limit(limit: int = 50, per_second: float = 50.0) -> None:
+    """Create or update the seed's rate limit `github-api` (lesson 03), by default with a
+    budget the simulator accepts: lessons run in any order, and steps 03-10 take its slots."""
+    from github_stars.core import RateBudget, ensure_rate_limit
+
+    ensure_rate_limit("github-api", RateBudget(limit=limit, per_second=per_second))

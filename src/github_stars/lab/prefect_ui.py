@@ -1,32 +1,22 @@
-"""The "Prefect UI" entry of JupyterLab: jupyter-server-proxy in front of the Prefect server.
-
-`binder/start` runs the lab's servers (`github_stars.servers.lab`): `prefect server start` on
-loopback with the UI and the API under the proxy's path (`PREFECT_UI_SERVE_BASE` is
-`<jupyter base url>prefect-ui`, `PREFECT_SERVER_API_BASE_PATH` that plus `/api`). The proxy
-passes the full path through (`absolute_url`), so the browser, the proxy and the server all
-use the same URLs, and the notebooks' client reaches the same server directly at
-`PREFECT_API_URL`.
+"""The Prefect UI beside the lessons: the page to open, or a screenshot of it in the book.
 
 Lessons point at the UI with `show_in_prefect_ui(path, caption)`: in JupyterLab it prints
-the page's address; while the book is built (`make book`: `settings.building_book()`) it shows
-a screenshot of that page, taken by headless Chromium from the book build's own server.
+the page's address (the launcher's **Prefect UI** entry, `github_stars.prefect_ui_proxy`, shows
+the same pages); while the book is built (`make book`: `settings.building_book()`) it shows a
+screenshot of that page, taken by headless Chromium from the book build's own server.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-from github_stars.settings import LabPlaces, building_book
-
-PROXY_NAME = "prefect-ui"  # the entry point's name in pyproject.toml: the URL path segment
+from github_stars.settings import building_book
 
 # The book's screenshots: Debian's Chromium driven by Playwright, as tests/test_browser.py does.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,36 +48,6 @@ NOTHING_LOADING = """() => ![...document.querySelectorAll('.p-loading-icon')]
 
 class ScreenshotError(RuntimeError):
     """A page of the Prefect UI could not be shown (raised only while building the book)."""
-
-
-def prefect_port() -> int:
-    """The lab's Prefect server's port: `PREFECT_SERVER_API_PORT` (set by binder/start)."""
-    return LabPlaces.from_environment().prefect_port
-
-
-def prefect_icon() -> str:
-    """Path of Prefect's own SVG logo inside the installed package (without importing it)."""
-    spec = importlib.util.find_spec("prefect")
-    if spec is None or not spec.submodule_search_locations:
-        return ""
-    icon = Path(spec.submodule_search_locations[0]) / "server" / "ui" / "ico"
-    icon /= "safari-pinned-tab.svg"
-    return str(icon) if icon.exists() else ""
-
-
-def server_proxy_config() -> dict[str, Any]:
-    """jupyter-server-proxy settings: proxy to the already running server, full paths."""
-    return {
-        "command": [],  # binder/start has started it; the notebooks need it before the UI
-        "port": prefect_port(),
-        "absolute_url": True,
-        "new_browser_tab": False,  # a JupyterLab tab, to dock beside a notebook
-        "launcher_entry": {
-            "title": "Prefect UI",
-            "icon_path": prefect_icon(),
-            "path_info": f"{PROXY_NAME}/",
-        },
-    }
 
 
 def prefect_ui_url(path: str = "") -> str | None:

@@ -1,9 +1,8 @@
-"""Step 09 (lesson 09): selective retries + thousands of repositories on one machine.
+"""Step 10 (lesson 10): selective retries + thousands of repositories on one machine.
 
-Each request takes `SLOT_UNITS` slots of a rate limit of the run's own (its budget in slot
-units, taken for many tasks in one round trip to the Prefect server: `GitHubApi.take_request_slot`);
-the tasks run on a bounded pool of threads; outcomes are read as they finish and told to
-whoever watches the run (`notify`); each task run is named after its repository.
+The tasks run on a bounded pool of threads (`ThreadPoolTaskRunner`), and the flow reads each
+outcome as its task run finishes (`as_completed`), telling whoever watches the run (`notify`,
+e.g. the command line's progress display); it still returns them in input order.
 """
 
 from datetime import timedelta
@@ -11,6 +10,7 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 from prefect.cache_policies import INPUTS
+from prefect.concurrency.sync import rate_limit
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
@@ -22,7 +22,6 @@ from github_stars.core import (
     RepoResult,
     Settings,
     notify,
-    parse_repo_names,
     retry_if_transient,
 )
 
@@ -37,10 +36,10 @@ from github_stars.core import (
 )
 def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
-    api.take_request_slot()  # 100 slots of the run's own limit; one round trip for many tasks
+    rate_limit("github-api")
     api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task
     try:
-        return api.get_repo(github_repo)
+        return api.get_repo(github_repo)  # the request, and a typed error for each failure
     except RateLimited as refusal:
         api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
         raise
@@ -53,7 +52,7 @@ def get_stars(repo_stats: dict[str, Any]) -> int:
 
 def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
     """One repository's outcome: its stars, or why it has none."""
-    repo_stats = stats.result(raise_on_failure=False)
+    repo_stats = stats.result(raise_on_failure=False)  # a failed run's exception, not raised
     if isinstance(repo_stats, BaseException):
         return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)
     cached = stats.state.name == "Cached"
@@ -66,18 +65,16 @@ TASK_THREADS = 16  # a bounded pool: a steady stream of task runs, not one threa
 @flow(log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))
 def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:
     """Flow: Show the number of stars that GitHub repos have"""
-    names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request
     backoff = exponential_backoff(backoff_factor=settings.retry_delay)
     fetch = fetch_stats.with_options(retry_delay_seconds=backoff)
     with GitHubApi.open(settings) as api:
-        stats_futures = fetch.map(names.valid, api=unmapped(api))
-        repo_of = dict(zip(stats_futures, names.valid, strict=True))
-        notify(*names.invalid_results())  # a bad name's outcome is known at once
-        fetched = []
+        stats_futures = fetch.map(github_repos, api=unmapped(api))
+        repo_of = dict(zip(stats_futures, github_repos, strict=True))
+        outcomes = {}
         for stats in as_completed(stats_futures):  # in the order they finish
-            fetched.append(outcome(repo_of[stats], stats))
-            notify(fetched[-1])  # e.g. the command line's progress display
-    results = names.in_input_order(fetched)
+            outcomes[stats] = outcome(repo_of[stats], stats)
+            notify(outcomes[stats])  # e.g. the command line's progress display
+    results = [outcomes[stats] for stats in stats_futures]  # in input order
     for result in results:
         print(result.line())
     return results

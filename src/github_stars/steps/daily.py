@@ -1,16 +1,15 @@
-"""Step 11 (lesson 11): on Dask + every day: the API's day in the cache key, a star history.
+"""Step 13 (lesson 13): new day + a star history, one row per repository and day.
 
-The run asks the API for its date (`GitHubApi.now`, the `Date` of `GET /rate_limit`): a new
-day fetches again, a re-run the same day is answered from Prefect's cache. With `history` (a
-SQLite file or a database URL), each repository's stars are kept as one row per repository
-and day, written as each answer arrives, so a killed run keeps what it wrote and a re-run
-completes the day without duplicates. A failed repository gets no row that day.
+With `history` (a SQLite file or a database URL), each repository's stars are kept as one row
+per repository and day, written as each outcome arrives: a killed run keeps what it wrote, a
+re-run completes the day without duplicates, and a failed repository gets no row that day.
+`python -m github_stars serve` runs this flow every day as a Prefect deployment.
 """
 
 from datetime import date, timedelta
 from typing import Any
 
-from prefect import Flow, flow, task, unmapped
+from prefect import flow, task, unmapped
 from prefect.cache_policies import INPUTS
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -24,7 +23,6 @@ from github_stars.core import (
     Settings,
     notify,
     open_history,
-    parse_repo_names,
     retry_if_transient,
 )
 
@@ -39,10 +37,10 @@ from github_stars.core import (
 )
 def fetch_stats(github_repo: str, api: GitHubApi, day: date) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
-    api.take_request_slot()  # 100 slots of the run's own limit; one round trip for many tasks
+    api.take_request_slot()  # the run's own limit; one round trip for many waiting tasks
     api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task
     try:
-        return api.get_repo(github_repo)
+        return api.get_repo(github_repo)  # the request, and a typed error for each failure
     except RateLimited as refusal:
         api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
         raise
@@ -55,7 +53,7 @@ def get_stars(repo_stats: dict[str, Any]) -> int:
 
 def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
     """One repository's outcome: its stars, or why it has none."""
-    repo_stats = stats.result(raise_on_failure=False)
+    repo_stats = stats.result(raise_on_failure=False)  # a failed run's exception, not raised
     if isinstance(repo_stats, BaseException):
         return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)
     cached = stats.state.name == "Cached"
@@ -70,32 +68,19 @@ def show_stars(
     github_repos: list[str], settings: Settings, history: str | None = None
 ) -> list[RepoResult]:
     """Flow: Show the number of stars that GitHub repos have"""
-    names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request
     backoff = exponential_backoff(backoff_factor=settings.retry_delay)
     fetch = fetch_stats.with_options(retry_delay_seconds=backoff)
-    with GitHubApi.open(settings) as api, open_history(history) as star_history:
+    with GitHubApi.open(settings) as api, open_history(history, api.identity) as star_history:
         asked_at = api.now()  # the API's clock: its date is the day of this run's answers
         day = asked_at.date()  # an input of fetch_stats: each day has its own cache entries
-        stats_futures = fetch.map(names.valid, api=unmapped(api), day=unmapped(day))
-        repo_of = dict(zip(stats_futures, names.valid, strict=True))
-        notify(*names.invalid_results())  # a bad name's outcome is known at once
-        fetched = []
+        stats_futures = fetch.map(github_repos, api=unmapped(api), day=unmapped(day))
+        repo_of = dict(zip(stats_futures, github_repos, strict=True))
+        outcomes = {}
         for stats in as_completed(stats_futures):  # in the order they finish
-            fetched.append(outcome(repo_of[stats], stats))
-            star_history.keep(day, fetched[-1], asked_at, api.identity)  # its row, now
-            notify(fetched[-1])  # e.g. the command line's progress display
-    results = names.in_input_order(fetched)
+            outcomes[stats] = outcome(repo_of[stats], stats)
+            star_history.keep(day, outcomes[stats], asked_at)  # its row, now
+            notify(outcomes[stats])  # e.g. the command line's progress display
+    results = [outcomes[stats] for stats in stats_futures]  # in input order
     for result in results:
         print(result.line())
     return results
-
-
-def on_dask(address: str) -> Flow:
-    """`show_stars` with its tasks on the Dask cluster at `address`.
-
-    Run it with `share_pause=True` in its settings, so that a pause one worker process is
-    told holds every worker (the pause is then kept on the Prefect server too).
-    """
-    from prefect_dask import DaskTaskRunner  # imported here: Dask is slow to import
-
-    return show_stars.with_options(task_runner=DaskTaskRunner(address=address))

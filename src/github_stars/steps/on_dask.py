@@ -1,84 +1,13 @@
-"""Step 10 (lesson 10): at scale + on a Dask cluster of worker processes.
+"""Optional step (lesson "Scale out on Dask"): the finished pipeline on a Dask cluster.
 
-The flow is the same; `on_dask` gives it a `DaskTaskRunner`. The rate limit is on the Prefect
-server already; with `share_pause=True` the run keeps GitHub's pause there too.
+The flow is the finished pipeline's (`daily`); `on_dask` gives it a `DaskTaskRunner`. The rate
+limit is on the Prefect server already; with `share_pause=True` in its settings the run keeps
+GitHub's pause there too (a Prefect Variable), so that every worker process honours it.
 """
 
-from datetime import timedelta
-from typing import Any
+from prefect import Flow
 
-from prefect import Flow, flow, task, unmapped
-from prefect.cache_policies import INPUTS
-from prefect.futures import PrefectFuture, as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.tasks import exponential_backoff
-
-from github_stars.core import (
-    ANSWERING_API,
-    GitHubApi,
-    RateLimited,
-    RepoResult,
-    Settings,
-    notify,
-    parse_repo_names,
-    retry_if_transient,
-)
-
-
-@task(
-    retries=3,
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=INPUTS - "api" + ANSWERING_API,
-    cache_expiration=timedelta(days=1),
-    task_run_name="fetch_stats-{github_repo}",
-)
-def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
-    """Task 1: Fetch the statistics for a GitHub repo"""
-    api.take_request_slot()  # 100 slots of the run's own limit; one round trip for many tasks
-    api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task
-    try:
-        return api.get_repo(github_repo)
-    except RateLimited as refusal:
-        api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
-        raise
-
-
-def get_stars(repo_stats: dict[str, Any]) -> int:
-    """Task 2: Get the number of stars from GitHub repo statistics"""
-    return repo_stats["stargazers_count"]
-
-
-def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
-    """One repository's outcome: its stars, or why it has none."""
-    repo_stats = stats.result(raise_on_failure=False)
-    if isinstance(repo_stats, BaseException):
-        return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)
-    cached = stats.state.name == "Cached"
-    return RepoResult(repo, stars=get_stars(repo_stats), stats=repo_stats, cached=cached)
-
-
-TASK_THREADS = 16  # a bounded pool: a steady stream of task runs, not one thread per repository
-
-
-@flow(log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS))
-def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:
-    """Flow: Show the number of stars that GitHub repos have"""
-    names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request
-    backoff = exponential_backoff(backoff_factor=settings.retry_delay)
-    fetch = fetch_stats.with_options(retry_delay_seconds=backoff)
-    with GitHubApi.open(settings) as api:
-        stats_futures = fetch.map(names.valid, api=unmapped(api))
-        repo_of = dict(zip(stats_futures, names.valid, strict=True))
-        notify(*names.invalid_results())  # a bad name's outcome is known at once
-        fetched = []
-        for stats in as_completed(stats_futures):  # in the order they finish
-            fetched.append(outcome(repo_of[stats], stats))
-            notify(fetched[-1])  # e.g. the command line's progress display
-    results = names.in_input_order(fetched)
-    for result in results:
-        print(result.line())
-    return results
+from github_stars.steps.daily import show_stars
 
 
 def on_dask(address: str) -> Flow:

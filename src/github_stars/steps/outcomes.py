@@ -1,8 +1,8 @@
-"""Step 07 (lesson 07): paused + every repository reported: one failure never loses the others.
+"""Step 08 (lesson 08): paused + every repository reported: one failure never loses the others.
 
-Names that cannot be repositories are reported, never sent; a name given twice is fetched
-once; each repository ends as a `RepoResult`, its stars or its error. `get_stars` is a plain
-function the flow calls on each result: a task would only pass a failure on.
+Each repository ends as a `RepoResult`, its stars or its error: the flow reads each task run's
+final state (`outcome`) instead of letting the first failure end the run, and each task run is
+named after its repository. `get_stars` is a plain function the flow calls on each answer.
 """
 
 from datetime import timedelta
@@ -13,23 +13,21 @@ from prefect.cache_policies import INPUTS
 from prefect.concurrency.sync import rate_limit
 from prefect.futures import PrefectFuture
 
-from github_stars.core import (
-    ANSWERING_API,
-    GitHubApi,
-    RateLimited,
-    RepoResult,
-    Settings,
-    parse_repo_names,
+from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, RepoResult, Settings
+
+
+@task(
+    retries=3,
+    cache_policy=INPUTS - "api" + ANSWERING_API,
+    cache_expiration=timedelta(days=1),
+    task_run_name="fetch_stats-{github_repo}",
 )
-
-
-@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))
 def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
     rate_limit("github-api")
     api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task
     try:
-        return api.get_repo(github_repo)
+        return api.get_repo(github_repo)  # the request, and a typed error for each failure
     except RateLimited as refusal:
         api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
         raise
@@ -42,7 +40,7 @@ def get_stars(repo_stats: dict[str, Any]) -> int:
 
 def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
     """One repository's outcome: its stars, or why it has none."""
-    repo_stats = stats.result(raise_on_failure=False)
+    repo_stats = stats.result(raise_on_failure=False)  # a failed run's exception, not raised
     if isinstance(repo_stats, BaseException):
         return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)
     cached = stats.state.name == "Cached"
@@ -52,13 +50,11 @@ def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
 @flow(log_prints=True)
 def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:
     """Flow: Show the number of stars that GitHub repos have"""
-    names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request
     with GitHubApi.open(settings) as api:
-        stats_futures = fetch_stats.map(names.valid, api=unmapped(api))
-        fetched = [
-            outcome(repo, stats) for repo, stats in zip(names.valid, stats_futures, strict=True)
+        stats_futures = fetch_stats.map(github_repos, api=unmapped(api))
+        results = [
+            outcome(repo, stats) for repo, stats in zip(github_repos, stats_futures, strict=True)
         ]
-    results = names.in_input_order(fetched)
     for result in results:
         print(result.line())
     return results

@@ -1,7 +1,7 @@
-"""Step 06 (lesson 06): live + GitHub's `Retry-After` honoured by every task.
+"""Step 07 (lesson 07): client + GitHub's `Retry-After` honoured by every task.
 
 A refusal one task gets (`429`/`403` with `Retry-After`, or `x-ratelimit-reset`) pauses every
-task of the run, and Prefect's retries, until the time GitHub named (`GitHubApi.pause`).
+task of the run until the time GitHub named; then Prefect retries the refused task.
 """
 
 from datetime import timedelta
@@ -20,7 +20,7 @@ def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
     rate_limit("github-api")
     api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task
     try:
-        return api.get_repo(github_repo)
+        return api.get_repo(github_repo)  # the request, and a typed error for each failure
     except RateLimited as refusal:
         api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
         raise

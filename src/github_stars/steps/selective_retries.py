@@ -1,7 +1,7 @@
-"""Step 08 (lesson 08): outcomes + retry only what can succeed, with backoff.
+"""Step 09 (lesson 09): outcomes + retry only what can succeed, with backoff.
 
-A `404` is asked once; `5xx` answers, timeouts and rate limits are retried after a growing,
-jittered delay (`settings.retry_delay`, doubled each time).
+A `404` or a bad name is tried once; `5xx` answers, timeouts and rate limits are retried after
+a growing, jittered delay (`settings.retry_delay`, doubled each time).
 """
 
 from datetime import timedelta
@@ -19,7 +19,6 @@ from github_stars.core import (
     RateLimited,
     RepoResult,
     Settings,
-    parse_repo_names,
     retry_if_transient,
 )
 
@@ -30,13 +29,14 @@ from github_stars.core import (
     retry_condition_fn=retry_if_transient,
     cache_policy=INPUTS - "api" + ANSWERING_API,
     cache_expiration=timedelta(days=1),
+    task_run_name="fetch_stats-{github_repo}",
 )
 def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
     rate_limit("github-api")
     api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task
     try:
-        return api.get_repo(github_repo)
+        return api.get_repo(github_repo)  # the request, and a typed error for each failure
     except RateLimited as refusal:
         api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
         raise
@@ -49,7 +49,7 @@ def get_stars(repo_stats: dict[str, Any]) -> int:
 
 def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
     """One repository's outcome: its stars, or why it has none."""
-    repo_stats = stats.result(raise_on_failure=False)
+    repo_stats = stats.result(raise_on_failure=False)  # a failed run's exception, not raised
     if isinstance(repo_stats, BaseException):
         return RepoResult.failed(repo, repo_stats, attempts=fetch_stats.retries + 1)
     cached = stats.state.name == "Cached"
@@ -59,15 +59,13 @@ def outcome(repo: str, stats: PrefectFuture) -> RepoResult:
 @flow(log_prints=True)
 def show_stars(github_repos: list[str], settings: Settings) -> list[RepoResult]:
     """Flow: Show the number of stars that GitHub repos have"""
-    names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request
     backoff = exponential_backoff(backoff_factor=settings.retry_delay)
     fetch = fetch_stats.with_options(retry_delay_seconds=backoff)
     with GitHubApi.open(settings) as api:
-        stats_futures = fetch.map(names.valid, api=unmapped(api))
-        fetched = [
-            outcome(repo, stats) for repo, stats in zip(names.valid, stats_futures, strict=True)
+        stats_futures = fetch.map(github_repos, api=unmapped(api))
+        results = [
+            outcome(repo, stats) for repo, stats in zip(github_repos, stats_futures, strict=True)
         ]
-    results = names.in_input_order(fetched)
     for result in results:
         print(result.line())
     return results
