@@ -124,7 +124,7 @@ class Recorder:
 
 def test_the_flow_tells_an_observer_of_each_outcome_as_it_finishes(sim, settings):
     sim.configure(faults={"psf/black": [404]})
-    repos = ["pallets/click", "psf/black", "not a name", "PALLETS/click", "encode/httpx"]
+    repos = ["pallets/click", "psf/black", "not a name", "encode/httpx"]
     with observing(Recorder()) as recorder:
         results = show_stars(repos, settings)
     assert [api.settings for api in recorder.apis] == [settings]  # told of the run's API
@@ -160,7 +160,7 @@ def test_the_command_lines_display_counts_every_outcome_of_the_run(sim, monkeypa
     monkeypatch.setenv("GITHUB_API_URL", sim.url)
     monkeypatch.setattr(progress_module, "RunProgress", KeptProgress)
     monkeypatch.setattr("github_stars.cli.logs.set_log_verbosity", lambda verbose, quiet: None)
-    repos = ["pallets/click", "psf/black", "not a name", "PALLETS/click", "encode/httpx"]
+    repos = ["pallets/click", "psf/black", "not a name", "encode/httpx"]
     assert main(repos) == 1  # an invalid name fails the run
     lines = capsys.readouterr().out.splitlines()
     (display,) = displays

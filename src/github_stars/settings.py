@@ -292,3 +292,15 @@ def building_book(environ: Mapping[str, str] | None = None) -> bool:
     their Prefect UI sections then show screenshots instead of addresses."""
     value = (os.environ if environ is None else environ).get("GITHUB_STARS_BOOK_BUILD", "")
     return value.strip().lower() not in OFF | {""}
+
+
+def share_with_shell_commands(
+    prefect_api_url: str, environ: MutableMapping[str, str] | None = None
+) -> None:
+    """Let the commands a notebook runs in a shell (`!prefect ...`, `!python ...`) use this
+    process's Python environment (its folder first on `PATH`) and its Prefect server."""
+    import sys
+
+    env = os.environ if environ is None else environ
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PREFECT_API_URL"] = prefect_api_url

@@ -41,10 +41,12 @@ from github_stars.lab.checks import (
 from github_stars.lab.dask_checks import (
     check_pause_held,
     check_within_budget,
+    import_in_workers,
     requests_during_pause,
     workers_used,
 )
-from github_stars.lab.lesson import lesson_settings, set_github_api_limit
+from github_stars.lab.every_day import Serving, api_stars, start_serving, without_flow_heartbeats
+from github_stars.lab.lesson import lesson_settings, set_github_api_limit, shell_uses_this_kernel
 from github_stars.lab.logs import one_line_errors
 from github_stars.lab.measure import (
     Stopwatch,
@@ -66,14 +68,17 @@ from github_stars.reports.results import results_frame
 from github_stars.servers import free_port, start_simulator
 from github_stars.settings import DEFAULT_REPOS
 from github_stars.simulator.calendar import example_repos
-from github_stars.simulator.snapshot import snapshot_repo_names
+from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_repo_names
 
 __all__ = [
     "DEFAULT_REPOS",
+    "SNAPSHOT_DATE",
     "CheckFailed",
     "PeakThreads",
+    "Serving",
     "Stopwatch",
     "achieved_rate",
+    "api_stars",
     "budget_overshoot",
     "check",
     "check_faster",
@@ -95,6 +100,7 @@ __all__ = [
     "expect_failure",
     "free_port",
     "fresh_results",
+    "import_in_workers",
     "lesson_settings",
     "max_concurrent",
     "measure_run",
@@ -110,12 +116,15 @@ __all__ = [
     "results_frame",
     "retry_gaps",
     "set_github_api_limit",
+    "shell_uses_this_kernel",
     "show_in_prefect_ui",
     "show_source",
     "snapshot_repo_names",
+    "start_serving",
     "start_simulator",
     "start_uncached",
     "task_run_states",
     "time_interleaved",
+    "without_flow_heartbeats",
     "workers_used",
 ]

@@ -1,10 +1,13 @@
-"""Checks for lesson 10 (scale out): which worker processes ran tasks, GitHub's pause, the budget.
+"""For the optional lesson "Scale out on Dask": workers warmed up, which worker processes ran
+tasks, GitHub's pause, the budget.
 
-Each prints one line of evidence through `checks.check`, or raises `CheckFailed`.
+Each check prints one line of evidence through `checks.check`, or raises `CheckFailed`.
 """
 
 from __future__ import annotations
 
+import importlib
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,6 +15,19 @@ import pandas as pd
 
 from github_stars.lab.checks import check
 from github_stars.lab.measure import ARRIVAL_JITTER, budget_overshoot
+
+
+def seconds_to_import(module: str) -> float:
+    """Import `module` in this process; how many seconds it took (0.0 if it was imported)."""
+    started = time.perf_counter()
+    importlib.import_module(module)
+    return round(time.perf_counter() - started, 1)
+
+
+def import_in_workers(client: Any, module: str) -> dict[str, float]:
+    """Import `module` now in every worker process of `client`'s Dask cluster (`client.run`),
+    so that a measured run does not pay for it; the seconds it took, per worker."""
+    return client.run(seconds_to_import, module)
 
 
 def workers_used(task_stream: Iterable[Mapping[str, Any]]) -> dict[str, int]:

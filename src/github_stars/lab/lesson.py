@@ -28,3 +28,14 @@ def set_github_api_limit(limit: int = 50, per_second: float = 50.0) -> None:
     from github_stars.core import RateBudget, ensure_rate_limit
 
     ensure_rate_limit("github-api", RateBudget(limit=limit, per_second=per_second))
+
+
+def shell_uses_this_kernel() -> str:
+    """Make this kernel's `!` commands use its Python environment and its Prefect server
+    (`PREFECT_API_URL`, which a `prefect` command or a script reads); returns its address."""
+    from github_stars.lab.measure import connect_to_prefect
+    from github_stars.settings import share_with_shell_commands
+
+    api_url = connect_to_prefect()
+    share_with_shell_commands(api_url)
+    return api_url
