@@ -114,7 +114,6 @@ LONG_FIRST = (
     "test_benchmark_smoke.py",
     "test_servers.py",
     "test_concurrent_runs.py",
-    "test_solutions.py",
     "test_serve.py",
     "test_daily.py",
     "test_postgres.py",

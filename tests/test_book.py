@@ -2,8 +2,9 @@
 
 - A fast build without executing anything, with warnings as errors: a broken cross-link,
   table-of-contents entry, heading or config fails here, long before the (slow) executed
-  build in `make book` or the Pages workflow would. The table of contents (two parts and the
-  appendix) and the landing page's lesson index follow the lessons.
+  build in `make book` or the Pages workflow would. The table of contents (the two parts of
+  the main path, then the optional lessons) and the landing page's lesson index follow the
+  lessons.
 - `show_in_prefect_ui`: an address in JupyterLab; in the book build a screenshot, or an error
   that fails the build.
 - Lesson 01 built executed as `make book` builds every lesson (binder/start's servers, the UI
@@ -55,12 +56,12 @@ pytest.importorskip("jupyter_book", reason="pip install -r requirements-book.txt
 
 
 def lessons() -> list[Path]:
-    """Every notebook that must be a page: the lessons and the appendix (not solutions/)."""
+    """Every notebook that must be a page: the lessons, numbered and optional."""
     return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def lesson_number(notebook: Path) -> int | None:
-    """00 ... 11 for a lesson, None for the appendix."""
+    """00 ... 13 for a lesson of the main path, None for an optional one."""
     found = re.match(r"(\d\d)_", notebook.name)
     return int(found[1]) if found else None
 
@@ -178,7 +179,6 @@ def test_book_builds_without_warnings(unexecuted_book: Path):
         "every notebook in notebooks/ (lessons, appendix) is a page, and nothing else is: "
         "add a new one to book/_toc.yml"
     )
-    assert not (html / "notebooks" / "solutions").exists(), "solutions are not pages"
     landing = (html / "index.html").read_text()
     for notebook in lessons():
         assert f'href="notebooks/{notebook.stem}.html' in landing, (
@@ -187,7 +187,7 @@ def test_book_builds_without_warnings(unexecuted_book: Path):
     assert "_static/book.css" in landing
 
 
-def test_the_contents_are_the_seed_tutorial_production_and_the_appendix():
+def test_the_contents_are_the_seed_tutorial_production_and_the_optional_lessons():
     toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
     parts = {
         part["caption"]: [
@@ -196,28 +196,34 @@ def test_the_contents_are_the_seed_tutorial_production_and_the_appendix():
         for part in toc["parts"]
     }
     number = {notebook.stem: lesson_number(notebook) for notebook in lessons()}
-    assert list(parts) == ["The seed tutorial", "Production", "Appendix"]
+    assert list(parts) == ["The seed tutorial", "Production", "Optional"]
     assert parts["The seed tutorial"] == sorted(
         s for s, n in number.items() if n is not None and n < 5
     )
     assert parts["Production"] == sorted(s for s, n in number.items() if n is not None and n >= 5)
-    assert parts["Appendix"] == sorted(s for s, n in number.items() if n is None)
+    assert parts["Optional"] == ["dask_scale_out", "appendix_under_the_hood"]
+    assert {s for s, n in number.items() if n is None} == set(parts["Optional"])
 
 
-def test_the_lesson_index_gives_each_lessons_time_to_learn():
-    """The landing page's row of each lesson says the minutes its own heading says."""
+@pytest.mark.parametrize("index", ["book/index.md", "README.md"])
+def test_the_lesson_index_gives_each_lessons_time_to_learn(index):
+    """The book's landing page and README give each lesson the minutes its own heading
+    says, and the main path's total, which stays within four hours."""
+    text = (ROOT / index).read_text()
     rows = {
         found[1]: line
-        for line in (BOOK / "index.md").read_text().splitlines()
+        for line in text.splitlines()
         if (found := re.match(r"\|\s*\[[^]]+\]\(notebooks/(\w+)\.ipynb\)", line))
     }
     for notebook in lessons():
-        assert notebook.stem in rows, f"book/index.md has no row for {notebook.name}"
+        assert notebook.stem in rows, f"{index} has no row for {notebook.name}"
         cells = [cell.strip() for cell in rows[notebook.stem].strip("|").split("|")]
         assert f"{time_to_learn(notebook)} min" in cells, (
-            f"book/index.md: {notebook.stem} takes {time_to_learn(notebook)} min, its "
+            f"{index}: {notebook.stem} takes {time_to_learn(notebook)} min, its "
             f"heading says; the index says {cells}"
         )
+    main_path = sum(time_to_learn(n) for n in lessons() if lesson_number(n) is not None)
+    assert f"Main path: {main_path} minutes" in text and main_path <= 240
 
 
 def test_addresses_in_prose_are_not_links(unexecuted_book: Path):

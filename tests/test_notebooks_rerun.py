@@ -1,9 +1,9 @@
 """The lessons that leave state behind run once more, in reverse order, with a token set.
 
 Lesson 03 leaves concurrency limits on the Prefect server, 04 a cache and the seed's
-`my_data_pipeline.py`, 05 runs with a token; all leave flow runs. nbmake runs every lesson in
+`my_data_pipeline.py`, 06 runs with a token; all leave flow runs. nbmake runs every lesson in
 order; then this test, on the same worker and Prefect server (conftest.py groups them), runs
-05, 04, 03 again in fresh kernels. So each of them runs again after all the others. The
+06, 04, 03 again in fresh kernels. So each of them runs again after all the others. The
 kernels get a sentinel `GITHUB_TOKEN`, which must show up in no output, in no file under
 PREFECT_HOME and not in the Prefect server's database.
 """
@@ -19,7 +19,11 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-STATEFUL_LESSONS = ["05_going_live.ipynb", "04_caching.ipynb", "03_rate_limiting.ipynb"]
+STATEFUL_LESSONS = [
+    "06_one_client_per_run.ipynb",
+    "04_caching.ipynb",
+    "03_rate_limiting.ipynb",
+]
 SENTINEL = "ghp_sentinelTokenThatMustNeverBeShown123"
 CELL_TIMEOUT = 120
 

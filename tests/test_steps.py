@@ -89,8 +89,8 @@ FEATURES = {
             "stats_futures = fetch_stats.map(github_repos, settings=unmapped(settings))",
         },
         {
-            "from github_stars.core import ANSWERING_API, GitHubApi, Settings",
-            '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
+            "from github_stars.core import AnsweringApi, GitHubApi, Settings",
+            '@task(retries=3, cache_policy=INPUTS - "api" + AnsweringApi(), cache_expiration=timedelta(days=1))',
             "def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:",
             "return api.get_repo(github_repo)  # the request, and a typed error for each failure",
             "with GitHubApi.open(settings) as api:",
@@ -99,10 +99,10 @@ FEATURES = {
     ),
     "paused": (
         {
-            "from github_stars.core import ANSWERING_API, GitHubApi, Settings",
+            "from github_stars.core import AnsweringApi, GitHubApi, Settings",
         },
         {
-            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, Settings",
+            "from github_stars.core import AnsweringApi, GitHubApi, RateLimited, Settings",
             "api.wait_out_pause(github_repo)  # a pause GitHub asked for holds every task",
             "try:",
             "except RateLimited as refusal:",
@@ -112,8 +112,8 @@ FEATURES = {
     ),
     "outcomes": (
         {
-            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, Settings",
-            '@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))',
+            "from github_stars.core import AnsweringApi, GitHubApi, RateLimited, Settings",
+            '@task(retries=3, cache_policy=INPUTS - "api" + AnsweringApi(), cache_expiration=timedelta(days=1))',
             "@task",
             "def show_stars(github_repos: list[str], settings: Settings) -> dict[str, int]:",
             "stars = dict(zip(github_repos, get_stars.map(stats_futures).result(), strict=True))",
@@ -123,10 +123,10 @@ FEATURES = {
         },
         {
             "from prefect.futures import PrefectFuture",
-            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, RepoResult, Settings",
+            "from github_stars.core import AnsweringApi, GitHubApi, RateLimited, RepoResult, Settings",
             "@task(",
             "retries=3,",
-            'cache_policy=INPUTS - "api" + ANSWERING_API,',
+            'cache_policy=INPUTS - "api" + AnsweringApi(),',
             "cache_expiration=timedelta(days=1),",
             'task_run_name="fetch_stats-{github_repo}",',
             ")",
@@ -148,13 +148,13 @@ FEATURES = {
     ),
     "selective_retries": (
         {
-            "from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, RepoResult, Settings",
+            "from github_stars.core import AnsweringApi, GitHubApi, RateLimited, RepoResult, Settings",
             "stats_futures = fetch_stats.map(github_repos, api=unmapped(api))",
         },
         {
             "from prefect.tasks import exponential_backoff",
             "from github_stars.core import (",
-            "ANSWERING_API,",
+            "AnsweringApi,",
             "GitHubApi,",
             "RateLimited,",
             "RepoResult,",

@@ -4,7 +4,7 @@ It never imports the command line (`github_stars.cli`) or the lab (`github_stars
 """
 
 from github_stars.core.api import GitHubApi
-from github_stars.core.caching import ANSWERING_API
+from github_stars.core.caching import AnsweringApi
 from github_stars.core.client import RequestCounts
 from github_stars.core.errors import (
     BadResponse,
@@ -25,7 +25,7 @@ from github_stars.core.retrying import retry_if_transient
 from github_stars.settings import DEFAULT_REPOS, RateBudget, Settings
 
 __all__ = [
-    "ANSWERING_API",
+    "AnsweringApi",
     "DEFAULT_REPOS",
     "BadResponse",
     "GitHubApi",

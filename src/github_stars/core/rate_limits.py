@@ -1,8 +1,8 @@
 """Global concurrency limits used as GitHub rate limits, and the batched slot taker.
 
-The lessons' steps up to lesson 08 use the seed tutorial's limit `github-api`, one slot per
+The lessons' steps up to lesson 10 use the seed tutorial's limit `github-api`, one slot per
 request, created with `prefect gcl create github-api --limit 60 --slot-decay-per-second 0.016`.
-From lesson 09 on, the pipeline counts each request as `SLOT_UNITS` slots on a limit of its
+From lesson 11 on, the pipeline counts each request as `SLOT_UNITS` slots on a limit of its
 own (`Settings.rate_limit_name`), which a run creates or updates for its budget before it
 takes the first slot (`SlotBatcher`). Why slot units: the appendix notebook "Under the hood".
 """

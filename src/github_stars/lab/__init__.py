@@ -64,6 +64,14 @@ from github_stars.lab.measure import (
 from github_stars.lab.prefect_ui import show_in_prefect_ui
 from github_stars.lab.results import fresh_results, start_uncached
 from github_stars.lab.source import show_source
+from github_stars.lab.under_the_hood import (
+    answers_after_a_burst,
+    fresh_limit,
+    record_slot_asks,
+    server_settings,
+    startup_settings,
+    take_slots,
+)
 from github_stars.reports.results import results_frame
 from github_stars.servers import free_port, start_simulator
 from github_stars.settings import DEFAULT_REPOS
@@ -78,6 +86,7 @@ __all__ = [
     "Serving",
     "Stopwatch",
     "achieved_rate",
+    "answers_after_a_burst",
     "api_stars",
     "budget_overshoot",
     "check",
@@ -99,6 +108,7 @@ __all__ = [
     "example_repos",
     "expect_failure",
     "free_port",
+    "fresh_limit",
     "fresh_results",
     "import_in_workers",
     "lesson_settings",
@@ -111,10 +121,12 @@ __all__ = [
     "plot_requests_over_time",
     "plot_retry_gaps",
     "quiet_run_lines",
+    "record_slot_asks",
     "requests_during_pause",
     "requests_frame",
     "results_frame",
     "retry_gaps",
+    "server_settings",
     "set_github_api_limit",
     "shell_uses_this_kernel",
     "show_in_prefect_ui",
@@ -123,6 +135,8 @@ __all__ = [
     "start_serving",
     "start_simulator",
     "start_uncached",
+    "startup_settings",
+    "take_slots",
     "task_run_states",
     "time_interleaved",
     "without_flow_heartbeats",

@@ -16,7 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from github_stars.core import (
-    ANSWERING_API,
+    AnsweringApi,
     GitHubApi,
     RateLimited,
     RepoResult,
@@ -30,7 +30,7 @@ from github_stars.core import (
     retries=3,
     retry_jitter_factor=0.5,
     retry_condition_fn=retry_if_transient,
-    cache_policy=INPUTS - "api" + ANSWERING_API,
+    cache_policy=INPUTS - "api" + AnsweringApi(),
     cache_expiration=timedelta(days=1),
     task_run_name="fetch_stats-{github_repo}",
 )

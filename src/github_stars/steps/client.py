@@ -3,7 +3,7 @@
 The flow opens the run's `GitHubApi` from its settings (one HTTP client for every task, which
 sends the token where the requests are made) and gives it to every task. `api.get_repo` is the
 request: the repository's JSON, or a typed error saying which failure it was. The cache key is
-the task's inputs without the `api` value, plus the identity of the API (`ANSWERING_API`): a
+the task's inputs without the `api` value, plus the identity of the API (`AnsweringApi`): a
 changed timeout fetches nothing again, another API fetches everything.
 """
 
@@ -14,10 +14,10 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import INPUTS
 from prefect.concurrency.sync import rate_limit
 
-from github_stars.core import ANSWERING_API, GitHubApi, Settings
+from github_stars.core import AnsweringApi, GitHubApi, Settings
 
 
-@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))
+@task(retries=3, cache_policy=INPUTS - "api" + AnsweringApi(), cache_expiration=timedelta(days=1))
 def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
     rate_limit("github-api")

@@ -13,12 +13,12 @@ from prefect.cache_policies import INPUTS
 from prefect.concurrency.sync import rate_limit
 from prefect.futures import PrefectFuture
 
-from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, RepoResult, Settings
+from github_stars.core import AnsweringApi, GitHubApi, RateLimited, RepoResult, Settings
 
 
 @task(
     retries=3,
-    cache_policy=INPUTS - "api" + ANSWERING_API,
+    cache_policy=INPUTS - "api" + AnsweringApi(),
     cache_expiration=timedelta(days=1),
     task_run_name="fetch_stats-{github_repo}",
 )

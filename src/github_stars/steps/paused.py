@@ -11,10 +11,10 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import INPUTS
 from prefect.concurrency.sync import rate_limit
 
-from github_stars.core import ANSWERING_API, GitHubApi, RateLimited, Settings
+from github_stars.core import AnsweringApi, GitHubApi, RateLimited, Settings
 
 
-@task(retries=3, cache_policy=INPUTS - "api" + ANSWERING_API, cache_expiration=timedelta(days=1))
+@task(retries=3, cache_policy=INPUTS - "api" + AnsweringApi(), cache_expiration=timedelta(days=1))
 def fetch_stats(github_repo: str, api: GitHubApi) -> dict[str, Any]:
     """Task 1: Fetch the statistics for a GitHub repo"""
     rate_limit("github-api")
