@@ -29,7 +29,7 @@ def test_sends_githubs_headers_and_bearer_token(sim, settings, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "sentinel-token")
     headers = request_headers(read_token())
     assert headers["Authorization"] == "Bearer sentinel-token"
-    assert headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert headers["X-GitHub-Api-Version"] == "2026-03-10"
     assert headers["Accept"] == "application/vnd.github+json"
     assert headers["User-Agent"]
     with GitHubApi.open(settings) as api:  # the token is read where the request is made

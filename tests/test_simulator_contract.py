@@ -341,6 +341,36 @@ def test_rate_limit_is_a_rate_limit_overview(sim, token):
     assert get(sim, "/rate_limit", **auth).json()["resources"]["core"]["used"] == 3
 
 
+@pytest.mark.parametrize("version", ["2022-11-28", "2026-03-10"])
+def test_the_answers_are_those_of_the_api_version_asked_for(sim, version):
+    """`X-GitHub-Api-Version` selects the version (none: 2022-11-28, GitHub's default), which
+    the answer names; 2026-03-10 drops `rate` from `GET /rate_limit` (read `resources.core`)."""
+    reply = get(sim, "/rate_limit", **{"X-GitHub-Api-Version": version})
+    repo = get(sim, "/repos/psf/requests", **{"X-GitHub-Api-Version": version})
+    assert [r.headers["x-github-api-version-selected"] for r in (reply, repo)] == [version] * 2
+    body = reply.json()
+    assert ("rate" in body) == (version == "2022-11-28")
+    assert body.get("rate", body["resources"]["core"]) == body["resources"]["core"]
+    assert get(sim, "/rate_limit").headers["x-github-api-version-selected"] == "2022-11-28"
+
+
+def test_a_version_github_does_not_serve_is_a_400(sim):
+    for path in ("/rate_limit", "/repos/psf/requests"):
+        reply = get(sim, path, **{"X-GitHub-Api-Version": "2019-01-01"})
+        assert reply.status_code == 400, path
+        assert "X-GitHub-Api-Version" in reply.json()["message"], path
+
+
+def test_the_pipelines_client_asks_for_the_version_it_was_written_for(sim, settings):
+    from github_stars.core import GitHubApi
+
+    with GitHubApi.open(settings) as api:
+        api.get_repo("psf/requests")
+        api.now()
+    versions = {e.get("api_version") for e in sim.requests(repos_only=False)}
+    assert versions == {"2026-03-10"}
+
+
 def test_rate_limit_answers_304_to_its_own_etag(sim):
     first = get(sim, "/rate_limit")
     again = get(sim, "/rate_limit", **{"If-None-Match": first.headers["etag"]})

@@ -27,12 +27,15 @@ from github_stars.core.errors import (
 from github_stars.core.names import validate_repo_name
 from github_stars.settings import USER_AGENT, Settings
 
+# The REST API version this client was written for: GitHub answers as that version does.
+API_VERSION = "2026-03-10"
+
 
 def request_headers(token: str | None) -> dict[str, str]:
     """Headers GitHub expects; `Authorization` only with a token."""
     headers = {
         "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": "2022-11-28",
+        "X-GitHub-Api-Version": API_VERSION,
         "User-Agent": USER_AGENT,
     }
     if token:

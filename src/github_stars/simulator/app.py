@@ -33,7 +33,10 @@ from starlette.types import Receive, Scope, Send
 from github_stars.simulator.calendar import repo_on_day
 from github_stars.simulator.clock import Clock
 from github_stars.simulator.headers import (
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
     SimulatedDate,
+    api_version,
     apply_github_headers,
     rate_limit_headers,
     request_moment,
@@ -151,9 +154,12 @@ def _repo_answer(key: str, base_url: str, day: int = 0) -> tuple[dict[str, Any],
     return body, _etag(body)
 
 
-def rate_limit_overview(core: dict[str, int], authenticated: bool, now: float) -> dict[str, Any]:
+def rate_limit_overview(
+    core: dict[str, int], authenticated: bool, now: float, version: str = DEFAULT_API_VERSION
+) -> dict[str, Any]:
     """The `GET /rate_limit` body (`rate-limit-overview`): the real `core` window, and
-    GitHub's documented limits for the resources the simulator does not count."""
+    GitHub's documented limits for the resources the simulator does not count. Version
+    2026-03-10 drops the `rate` property (a copy of `core`)."""
     resources = {"core": core | {"resource": "core"}}
     for name, (anonymous, with_token, window) in OTHER_RATE_RESOURCES.items():
         limit = with_token if authenticated else anonymous
@@ -165,7 +171,9 @@ def rate_limit_overview(core: dict[str, int], authenticated: bool, now: float) -
             "reset": reset,
             "resource": name,
         }
-    return {"resources": resources, "rate": dict(resources["core"])}
+    if version == "2022-11-28":
+        return {"resources": resources, "rate": dict(resources["core"])}
+    return {"resources": resources}
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -179,6 +187,9 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 NO_USER_AGENT_MESSAGE = (
     "Request forbidden by administrative rules. "
     "Please make sure your request has a User-Agent header."
+)
+UNSUPPORTED_VERSION_MESSAGE = "Unsupported X-GitHub-Api-Version; supported versions: " + (
+    ", ".join(API_VERSIONS)
 )
 
 
@@ -221,6 +232,10 @@ class GitHubSimulator:
         if not request.headers.get("User-Agent"):
             self._record(request, None, 403, started, "no_user_agent")
             return apply_github_headers(_error(403, NO_USER_AGENT_MESSAGE, headers), request)
+        version = api_version(request)
+        if version is None:
+            self._record(request, None, 400, started, "unsupported_version")
+            return apply_github_headers(_error(400, UNSUPPORTED_VERSION_MESSAGE), request)
         core = {
             "limit": int(headers["X-RateLimit-Limit"]),
             "remaining": int(headers["X-RateLimit-Remaining"]),
@@ -228,7 +243,7 @@ class GitHubSimulator:
             "reset": int(headers["X-RateLimit-Reset"]),
         }
         authenticated = bool(request.headers.get("Authorization"))
-        body = rate_limit_overview(core, authenticated, started)
+        body = rate_limit_overview(core, authenticated, started, version)
         headers["ETag"] = etag = _etag(body)
         if _etag_matches(request.headers.get("If-None-Match"), etag):
             self._record(request, None, 304, started, "not_modified")
@@ -257,6 +272,8 @@ class GitHubSimulator:
         if not request.headers.get("User-Agent"):
             headers = state.rate_headers(identity, now)
             return _error(403, NO_USER_AGENT_MESSAGE, headers), key, "no_user_agent"
+        if api_version(request) is None:
+            return _error(400, UNSUPPORTED_VERSION_MESSAGE), key, "unsupported_version"
         base_url = str(request.base_url).rstrip("/")
         day = request_moment(request, state.clock).day
         body, etag = _repo_answer(key, base_url, day) if key in self.repos else (None, None)
@@ -361,6 +378,7 @@ class GitHubSimulator:
                 "status": status,
                 "kind": kind,
                 "authenticated": bool(request.headers.get("Authorization")),
+                "api_version": request.headers.get("X-GitHub-Api-Version"),
             }
         )
 

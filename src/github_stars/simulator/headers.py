@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from github_stars.simulator.clock import Clock, Moment, http_date
 
-API_VERSION = "2022-11-28"
+# The REST API versions GitHub serves; a request that names none gets the oldest.
+API_VERSIONS = ("2022-11-28", "2026-03-10")
+DEFAULT_API_VERSION = API_VERSIONS[0]
 MEDIA_TYPE = "github.v3; format=json"
 # GitHub sends two `Vary` lines; HTTP reads them as one comma-separated list.
 VARY = (
@@ -35,7 +37,6 @@ EXPOSED = (
 )
 STATIC_HEADERS = {
     "X-GitHub-Media-Type": MEDIA_TYPE,
-    "X-GitHub-Api-Version-Selected": API_VERSION,
     "Access-Control-Expose-Headers": EXPOSED,
     "Access-Control-Allow-Origin": "*",
     "X-Frame-Options": "deny",
@@ -78,11 +79,19 @@ def rate_limit_headers(limit: int, used: int, reset: int, resource: str = "core"
     }
 
 
+def api_version(request: Request) -> str | None:
+    """The REST API version a request asks for (`X-GitHub-Api-Version`, else GitHub's
+    default), or None for a version GitHub does not serve."""
+    asked = request.headers.get("X-GitHub-Api-Version", DEFAULT_API_VERSION)
+    return asked if asked in API_VERSIONS else None
+
+
 def apply_github_headers(response: Response, request: Request) -> Response:
     """Add GitHub's headers to an API answer (its rate-limit and ETag headers are the caller's)."""
     authenticated = bool(request.headers.get("Authorization"))
     for name, value in STATIC_HEADERS.items():
         response.headers[name] = value
+    response.headers["X-GitHub-Api-Version-Selected"] = api_version(request) or DEFAULT_API_VERSION
     response.headers["Cache-Control"] = cache_control(authenticated)
     response.headers["X-GitHub-Request-Id"] = request_id()
     del response.headers["Vary"]
