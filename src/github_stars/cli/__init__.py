@@ -16,12 +16,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-# jsonschema, which Prefect imports, loads the optional `rfc3987_syntax` when it is installed
-# (JupyterLab's jupyter-events brings it): it compiles a grammar at import, about 2.6 s of
-# every command on a 2-core machine, for an IRI format check the pipeline never makes.
-# Marking it absent before Prefect is imported makes jsonschema skip that one check.
-sys.modules.setdefault("rfc3987_syntax", None)
-
 COMMANDS = {"serve": "serve", "history": "history", "server": "server"}
 
 

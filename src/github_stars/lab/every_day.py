@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from github_stars.lab.measure import connect_to_prefect
-from github_stars.settings import without_flow_heartbeats
+from github_stars.settings import process_environment, without_flow_heartbeats
 from github_stars.simulator import Simulator
 
 __all__ = ["Serving", "api_stars", "start_serving", "without_flow_heartbeats"]
@@ -127,7 +127,7 @@ def start_serving(
     process's Prefect server."""
     args = ["--interval", f"{interval:g}", "--name", name, "--history", str(history), *repos]
     print("python -m github_stars serve", *args)
-    env = os.environ | {"GITHUB_API_URL": sim.url, "PREFECT_API_URL": connect_to_prefect()}
+    env = process_environment({"GITHUB_API_URL": sim.url, "PREFECT_API_URL": connect_to_prefect()})
     log_fd, log_path = tempfile.mkstemp(prefix="github-stars-serve-", suffix=".log")
     command = [sys.executable, "-m", "github_stars", "serve", *args]
     started = datetime.now(UTC)

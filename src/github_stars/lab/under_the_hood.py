@@ -9,7 +9,6 @@ listened in on.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -20,7 +19,13 @@ import pandas as pd
 
 from github_stars.core import rate_limits
 from github_stars.core.rate_limits import SlotBatcher, ensure_rate_limit
-from github_stars.settings import SQLITE_SERVER_SETTINGS, STARTUP, LabPlaces, RateBudget
+from github_stars.settings import (
+    SQLITE_SERVER_SETTINGS,
+    STARTUP,
+    LabPlaces,
+    RateBudget,
+    prefect_api_url,
+)
 
 
 def server_settings() -> pd.DataFrame:
@@ -118,7 +123,7 @@ def startup_settings() -> dict[str, object]:
 
     ephemeral = get_current_settings().server.ephemeral
     return {
-        "PREFECT_API_URL": os.environ.get("PREFECT_API_URL", "(not set: a temporary server)"),
+        "PREFECT_API_URL": prefect_api_url() or "(not set: a temporary server)",
         "make server's Prefect API": LabPlaces.from_environment().prefect_api_url,
         "the project's start-up timeout (s)": next(iter(STARTUP.values())),
         "this kernel's start-up timeout (s)": ephemeral.startup_timeout_seconds,
