@@ -45,9 +45,10 @@ server-stop: install ## stop what `make server` started
 run: install ## run the finished pipeline (bundled simulator unless GITHUB_API_URL is set; fast after `make server`)
 	$(BIN)/python -m github_stars
 
-lint: install ## ruff on code and notebooks; notebooks must have no outputs
+lint: install ## ruff on code and notebooks; the layering contract (import-linter)
 	$(BIN)/ruff check src tests benchmarks notebooks conftest.py
 	$(BIN)/ruff format --check src tests benchmarks notebooks conftest.py
+	$(BIN)/lint-imports
 
 test: install lint ## every test: unit, simulator, pipeline, CLI and the notebooks (nbmake)
 	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT) \
@@ -56,8 +57,11 @@ test: install lint ## every test: unit, simulator, pipeline, CLI and the noteboo
 format: install
 	$(BIN)/ruff format src tests benchmarks notebooks conftest.py
 
-bench: install ## benchmark against the simulator -> benchmarks/results (BENCH_ARGS=--quick)
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+# One question per run, each side by side in one process (benchmarks/README.md): BENCH=features
+# (what each feature buys), scale (SQLite vs PostgreSQL, Dask) or startup (`make run`).
+BENCH ?= features
+bench: install ## measure against the simulator -> benchmarks/results (BENCH=features|scale|startup, BENCH_ARGS=--quick)
+	$(BIN)/python -m benchmarks.$(BENCH) $(BENCH_ARGS)
 
 # The book: every lesson executed against one simulator and one Prefect server (binder/start,
 # free ports unless BOOK_PREFECT_PORT / BOOK_SIMULATOR_PORT are given; a fresh PREFECT_HOME),
