@@ -94,12 +94,12 @@ def pytest_configure(config: pytest.Config) -> None:
     _stack.enter_context(without_flow_heartbeats())
 
 
-# How `make test` spreads the tests over its workers (`--dist loadgroup`, with the scheduler
-# below): a worker takes the next unit of this order whenever it is almost out of work, the
-# longest units first (`--durations`), so that none starts late and holds up the end. A unit is
-# one test, or every test of a group, which one worker runs in order: the lessons (one after
-# another: lessons run side by side on two cores failed their timing checks, 06's pause and
-# 10's requests during a pause), then their rerun in reverse order, and each module with a
+# How `make test` spreads the tests over its workers (`--dist loadgroup --no-loadscope-reorder`,
+# see pyproject.toml): a worker takes the next unit of this order whenever it is almost out of
+# work, the longest units first (`--durations`), so that none starts late and holds up the end.
+# A unit is one test, or every test of a group (an `xdist_group` mark), which one worker runs in
+# order: the lessons one after another (their timing checks need the machine they were written
+# for, docs/decisions.md), then their rerun in reverse order, and each module with a
 # module-scoped fixture (a Dask cluster, JupyterLab, a PostgreSQL cluster, the unexecuted
 # book), started once.
 LONG_FIRST = (
@@ -135,27 +135,17 @@ def unit_of_work(nodeid: str) -> str:
     return next((group for part, group in GROUPS.items() if part in path), nodeid)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::")[0]
         return next((n for n, part in enumerate(LONG_FIRST) if part in path), len(LONG_FIRST))
 
     items.sort(key=rank)  # stable: in each group, the order pytest collected
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`--dist loadgroup` with the groups above, in the order above. (pytest-xdist 3.8 groups
-    by a suffix it writes into test ids, which pytest 9.2 no longer reads: pytest-xdist#1386.)"""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class LongestFirst(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return unit_of_work(nodeid)
-
-    config.option.loadscopereorder = False  # keep LONG_FIRST, not the largest group first
-    return LongestFirst(config, log)
+    for item in items:
+        group = unit_of_work(item.nodeid)
+        if group != item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(name=group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
