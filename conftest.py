@@ -7,10 +7,10 @@ of its own (`github_stars.servers`), so the global concurrency limits a lesson s
 seed's `github-api`) and the request logs a test reads are never another worker's. Tests
 that call the pipeline directly get its `Settings` from the `settings` fixture.
 
-Prefect creates its database on a server's first start (migrations, block types): 18 s, 16 of
-them CPU, on a quiet machine; a start on a copy of that database takes 6-7 s. The main process
-creates it once, in a template PREFECT_HOME; the workers' servers, and tests that give a
-server a new PREFECT_HOME (`seed_prefect_home`), start from a copy of it.
+Prefect creates its database on a server's first start (migrations, block types), which costs
+several times a start on a copy of it (docs/decisions.md). The main process creates it once, in
+a template PREFECT_HOME; the workers' servers, and tests that give a server a new PREFECT_HOME
+(`seed_prefect_home`), start from a copy of it.
 Tests of a new user's very first start (`test_concurrent_runs.py`, `test_binder.py`, the
 start-up benchmark) and of `PrefectServer`'s own temporary home do not.
 """

@@ -9,6 +9,7 @@ no value, pickle or cache key.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import pickle
@@ -168,8 +169,8 @@ def test_settings_are_a_frozen_value_without_a_token():
         "http_cache",
         "share_pause",
     }
-    api_names = {field.name for field in dataclasses.fields(GitHubApi)}
-    assert api_names == {"settings", "identity", "run_id"}
+    api_names = {field.name for field in dataclasses.fields(GitHubApi) if field.compare}
+    assert api_names == {"settings", "identity", "run_id"}  # and the resources it owns
     assert GitHubApi.__dataclass_params__.frozen
 
 
@@ -327,16 +328,21 @@ api.close()
 
 
 @pytest.mark.timeout(240)
-def test_a_github_api_pickles_as_is_and_builds_its_own_resources_where_unpickled(sim, settings):
+def test_a_github_api_pickles_without_its_resources_and_builds_its_own_where_unpickled(
+    sim, settings
+):
     assert special_pickling(GitHubApi) == special_pickling(ApiPause) == set()
     assert special_pickling(Settings) == special_pickling(RateBudget) == set()
     with GitHubApi.open(settings.with_changes(max_wait=7200.0)) as api:
         api.get_repo("psf/requests")
         api.pause(RateLimited("psf/requests: rate limited", wait_seconds=3600))  # within max_wait
         sent = pickle.dumps(api)
-        same_process = pickle.loads(sent)
-        assert same_process == api  # the same run: its threads share its resources here
-        assert same_process.resources is api.resources
+        assert b"httpx" not in sent  # no client, connection or lock travels with the value
+        copy = pickle.loads(sent)
+        assert copy == api  # the same run and API ...
+        assert copy.resources is not api.resources  # ... with resources of its own
+        assert copy.resources.counter.snapshot().requests == 0
+        copy.close()
         child = subprocess.run(
             [sys.executable, "-c", CHILD],
             input=sent,
@@ -351,6 +357,17 @@ def test_a_github_api_pickles_as_is_and_builds_its_own_resources_where_unpickled
         assert (there["before"], there["after"], there["paused"]) == (0, 1, 0)
         assert api.counts().requests == 1 and api.resources.pause.remaining() > 3000
     assert sim.stats()["by_repo"] == {"psf/requests": 1, "encode/httpx": 1}
+
+
+def test_a_run_closes_its_client_when_it_ends_and_a_dropped_copy_closes_its_own(settings):
+    with GitHubApi.open(settings) as api:
+        http = api.resources.http
+    assert http.is_closed
+    copy = pickle.loads(pickle.dumps(api))
+    copied = copy.resources.http
+    del copy  # a Dask task's copy, dropped when its task ends
+    gc.collect()
+    assert copied.is_closed
 
 
 def test_two_runs_in_one_process_have_their_own_pause_and_counters(sim, settings):

@@ -4,10 +4,11 @@
         fetch_stats.map(names, api=unmapped(api))  # ... and every task gets it
 
 A `GitHubApi` is frozen: the run's `Settings`, the identity its answers are cached under, and
-the run's id. It pickles as it is, so Dask sends it with every task. What a run needs in each
-process it reaches, the HTTP client, the request counter, GitHub's pause and the rate-limit
-slot taker, is built there the first time a task asks (`RunResources`) and kept in that
-process's `_RESOURCES`, a cache keyed by the run's id; `close()` drops the run's entry.
+the run's id. What a run needs to send requests, the HTTP client, the request counter,
+GitHub's pause and the rate-limit slot taker (`RunResources`), the value builds the first time
+a task asks, and owns: the flow's value is shared by the run's threads and closes them when the
+flow's `with` block ends. Dask sends a copy with each task, which travels without them and
+builds its own in the worker, closed when the copy is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -82,11 +83,31 @@ class RunResources:
             self._prefect.__exit__(None, None, None)
 
 
-# The resources of the runs this process takes part in, by run id (a cache: a worker process
-# never hears when a run ends, so the oldest entries go once there are more than `KEPT_RUNS`).
-KEPT_RUNS = 8
-_RESOURCES: OrderedDict[str, RunResources] = OrderedDict()
-_RESOURCES_LOCK = threading.Lock()
+class OwnedResources:
+    """The `RunResources` of one `GitHubApi` value: built on first use, closed by `close()` or
+    when the value is garbage collected. A pickled copy (a Dask task's) carries none: the
+    client, its connections and the locks stay in the process that made them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made: RunResources | None = None
+        self._closer: weakref.finalize | None = None
+
+    def __reduce__(self) -> tuple[type[OwnedResources], tuple[()]]:
+        return (OwnedResources, ())
+
+    def get(self, settings: Settings) -> RunResources:
+        with self._lock:
+            if self._made is None:
+                self._made = RunResources(settings)
+                self._closer = weakref.finalize(self, self._made.close)
+            return self._made
+
+    def close(self) -> None:
+        with self._lock:
+            closer, self._made, self._closer = self._closer, None, None
+        if closer is not None:
+            closer()
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,9 @@ class GitHubApi:
     settings: Settings
     identity: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    owned: OwnedResources = field(
+        default_factory=OwnedResources, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def open(cls, settings: Settings) -> GitHubApi:
@@ -105,23 +129,14 @@ class GitHubApi:
         notify_opened(api)
         return api
 
-    # --- the run's resources in this process ----------------------------------------------
+    # --- the run's resources, owned by this value ------------------------------------------
     @property
     def resources(self) -> RunResources:
-        with _RESOURCES_LOCK:
-            found = _RESOURCES.get(self.run_id)
-            if found is None:
-                found = _RESOURCES[self.run_id] = RunResources(self.settings)
-                while len(_RESOURCES) > KEPT_RUNS:
-                    _RESOURCES.popitem(last=False)[1].close()
-            return found
+        return self.owned.get(self.settings)
 
     def close(self) -> None:
-        """Close the run's HTTP client in this process and forget its resources."""
-        with _RESOURCES_LOCK:
-            found = _RESOURCES.pop(self.run_id, None)
-        if found is not None:
-            found.close()
+        """Close the HTTP client (and the Prefect client of a shared pause) of this value."""
+        self.owned.close()
 
     def __enter__(self) -> GitHubApi:
         return self

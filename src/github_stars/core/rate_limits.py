@@ -53,7 +53,7 @@ def ensure_rate_limit(name: str, budget: RateBudget) -> RateBudget:
 
 # How many requests' slots one server round trip may take for the threads waiting in a
 # process: at most MAX_SLOT_BATCH, and at most what the budget refills in BATCH_SECONDS (so a
-# slow budget, e.g. a token's 1.39/s, takes one request at a time, exactly as before).
+# slow budget, e.g. a token's 1.39/s, takes one request at a time).
 MAX_SLOT_BATCH = 10
 BATCH_SECONDS = 0.2
 DECAY_MARGIN = 0.02  # of a request (2 of its SLOT_UNITS)

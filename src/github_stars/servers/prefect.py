@@ -30,7 +30,7 @@ import httpx
 from github_stars.servers.processes import free_port, stop_process
 from github_stars.settings import LOOPBACK, process_environment
 
-START_TIMEOUT = 180.0  # a 2-core machine under load needs 20-40 s; migrations on a new DB more
+START_TIMEOUT = 180.0  # generous: a busy machine starts slowly (docs/decisions.md)
 STOP_TIMEOUT = 15.0
 
 

@@ -58,7 +58,7 @@ SECONDARY_LIMIT_MESSAGE = (
 # name -> (limit without a token, limit with one, window in seconds). Limits with a token are
 # those of GitHub's documented example answer; without one, GitHub documents 10 searches a
 # minute and no GraphQL access. The simulator never counts requests against these.
-OTHER_RATE_RESOURCES = {
+UNCOUNTED_RATE_LIMITS = {
     "search": (10, 30, 60),
     "graphql": (0, 5000, 3600),
     "integration_manifest": (5000, 5000, 3600),
@@ -161,7 +161,7 @@ def rate_limit_overview(
     GitHub's documented limits for the resources the simulator does not count. Version
     2026-03-10 drops the `rate` property (a copy of `core`)."""
     resources = {"core": core | {"resource": "core"}}
-    for name, (anonymous, with_token, window) in OTHER_RATE_RESOURCES.items():
+    for name, (anonymous, with_token, window) in UNCOUNTED_RATE_LIMITS.items():
         limit = with_token if authenticated else anonymous
         reset = (int(now) // window + 1) * window  # the end of the current fixed window
         resources[name] = {
