@@ -16,7 +16,7 @@ TEST_WORKERS ?= 3
 # src/github_stars/settings.py: the CLI, binder/start (`make lab`, `make book`), `make server`,
 # conftest.py (tests) and the benchmarks.
 
-.PHONY: install lab server server-stop run test lint format strip bench book clean
+.PHONY: help install lab server server-stop run test lint format strip bench book clean
 
 # requirements-book.txt = requirements.txt + Jupyter Book (the tests build the book too).
 # uv installs the same pins from PyPI: 36 s where pip took 147 s, one after the other into new
@@ -29,6 +29,9 @@ $(STAMP): requirements.txt requirements-book.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-book.txt
 	touch $(STAMP)
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | expand -t 14
 
 install: $(STAMP) ## create .venv (if missing) and install everything
 
@@ -54,7 +57,7 @@ test: install lint ## every test: unit, simulator, pipeline, CLI and the noteboo
 	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=$(NBMAKE_CELL_TIMEOUT) \
 		-n $(TEST_WORKERS) --dist loadgroup
 
-format: install
+format: install ## ruff format on code and notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks conftest.py
 
 # One question per run, each side by side in one process (benchmarks/README.md): BENCH=features
@@ -73,7 +76,7 @@ bench: install ## measure against the simulator -> benchmarks/results (BENCH=fea
 # The last line printed is the path of the built index.html.
 FREE_PORT = $(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 book: install ## execute every lesson and render the book -> book/_build/html/index.html
-	rm -rf book/_build/html book/_build/prefect-home
+	rm -rf book/_build  # a failed build's kept state would skip executing the lessons next time
 	env -u GITHUB_API_URL -u GITHUB_TOKEN -u PREFECT_API_URL -u MPLBACKEND \
 		PATH="$(CURDIR)/$(BIN):$$PATH" PREFECT_HOME="$(CURDIR)/book/_build/prefect-home" \
 		PREFECT_SERVER_API_PORT="$(or $(BOOK_PREFECT_PORT),$$($(FREE_PORT)))" \
@@ -87,5 +90,5 @@ book: install ## execute every lesson and render the book -> book/_build/html/in
 strip: install ## remove notebook outputs before committing
 	$(BIN)/nbstripout notebooks/*.ipynb
 
-clean:
+clean: ## remove .venv, caches and the built book
 	rm -rf $(VENV) .pytest_cache .ruff_cache book/_build
