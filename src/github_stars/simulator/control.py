@@ -123,11 +123,13 @@ class Simulator:
                 os.remove(self.log_path)
 
     def _send(self, method: str, path: str, body: Any = None) -> Any:
+        if method != "GET" and body is None:
+            body = {}  # a change is always JSON (the simulator's guard takes nothing else)
         try:
             response = self._http.request(method, path, json=body)
         except httpx.TransportError as exc:
             raise SimulatorError(f"simulator at {self.url} is not reachable: {exc}") from exc
-        if response.status_code == 422:
+        if response.status_code == 400:
             raise ValueError(response.json()["error"])
         response.raise_for_status()
         return response.json()
