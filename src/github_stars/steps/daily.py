@@ -73,7 +73,7 @@ def show_stars(
     names = parse_repo_names(github_repos)  # a bad name is an outcome, never a request
     backoff = exponential_backoff(backoff_factor=settings.retry_delay)
     fetch = fetch_stats.with_options(retry_delay_seconds=backoff)
-    with GitHubApi.open(settings) as api, open_history(history) as star_history:
+    with GitHubApi.open(settings) as api, open_history(history, api.identity) as star_history:
         asked_at = api.now()  # the API's clock: its date is the day of this run's answers
         day = asked_at.date()  # an input of fetch_stats: each day has its own cache entries
         stats_futures = fetch.map(names.valid, api=unmapped(api), day=unmapped(day))
@@ -82,7 +82,7 @@ def show_stars(
         fetched = []
         for stats in as_completed(stats_futures):  # in the order they finish
             fetched.append(outcome(repo_of[stats], stats))
-            star_history.keep(day, fetched[-1], asked_at, api.identity)  # its row, now
+            star_history.keep(day, fetched[-1], asked_at)  # its row, now
             notify(fetched[-1])  # e.g. the command line's progress display
     results = names.in_input_order(fetched)
     for result in results:
