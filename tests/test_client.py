@@ -6,6 +6,7 @@ import re
 
 import httpx
 import pytest
+from stand_in import StandIn
 
 from github_stars.core import (
     BadResponse,
@@ -33,16 +34,21 @@ def api(settings):
         yield opened
 
 
-def test_sends_githubs_headers_and_bearer_token(sim, settings, monkeypatch):
+def test_sends_githubs_headers_and_the_token_to_the_configured_api(sim, settings, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "sentinel-token")
     headers = request_headers(read_token())
     assert headers["Authorization"] == "Bearer sentinel-token"
     assert headers["X-GitHub-Api-Version"] == "2022-11-28"
     assert headers["Accept"] == "application/vnd.github+json"
     assert headers["User-Agent"]
-    with GitHubApi.open(settings) as api:  # the token is read where the request is made
+    with StandIn(upstream=sim.url) as configured:  # GITHUB_API_URL names it: the token goes
+        monkeypatch.setenv("GITHUB_API_URL", configured.url)
+        with GitHubApi.open(settings.with_changes(api_url=configured.url)) as api:
+            api.get_repo("psf/requests")  # the token is read where the request is made
+    assert configured.authorizations("/repos/") == ["Bearer sentinel-token"]
+    with GitHubApi.open(settings) as api:  # the bundled simulator: never
         api.get_repo("psf/requests")
-    assert sim.requests()[-1]["authenticated"] is True
+    assert sim.requests()[-1]["authenticated"] is False
 
 
 def test_no_token_no_authorization_header(sim, settings, monkeypatch):

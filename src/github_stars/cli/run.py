@@ -21,7 +21,7 @@ from github_stars.settings import (
     LIVE_API_URL,
     LabPlaces,
     Settings,
-    read_token,
+    token_for,
     without_flow_heartbeats,
 )
 
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.enter_context(without_flow_heartbeats())
         if not args.quiet:
             say(api_notice, prefect_notice)
-            warning = budget_notice(len(names.valid), settings.budget, bool(read_token()))
+            token = token_for(settings.api_url).token is not None
+            warning = budget_notice(len(names.valid), settings.budget, token)
             if warning:
                 say(warning)
         show = not (args.quiet or args.verbose)

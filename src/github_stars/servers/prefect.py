@@ -28,7 +28,7 @@ from types import TracebackType
 import httpx
 
 from github_stars.servers.processes import free_port, stop_process
-from github_stars.settings import LOOPBACK, process_environment
+from github_stars.settings import LOOPBACK, server_environment
 
 START_TIMEOUT = 180.0  # a 2-core machine under load needs 20-40 s; migrations on a new DB more
 STOP_TIMEOUT = 15.0
@@ -102,7 +102,8 @@ class PrefectServer:
         return self.home / "logs" / "prefect-server.log" if self.home else None
 
     def environment(self) -> dict[str, str]:
-        """The server process's environment: ours, Prefect's process settings, its home."""
+        """The server process's environment: ours without the token, Prefect's process
+        settings, its home."""
         changes: dict[str, str | None] = {
             "PREFECT_API_URL": None,
             "PREFECT_HOME": str(self.home),
@@ -117,7 +118,7 @@ class PrefectServer:
                 "PREFECT_UI_STATIC_DIRECTORY": str(self.home / "ui"),
                 "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             }
-        return process_environment({**changes, **self.extra_env})
+        return server_environment({**changes, **self.extra_env})
 
     def start(self) -> PrefectServer:
         """Start the server and wait (at most `start_timeout` s) until `/api/health` answers."""

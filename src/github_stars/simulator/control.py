@@ -161,6 +161,8 @@ def start_simulator(port: int | None = None, **settings: Any) -> Simulator:
     The steps of lessons 00-04 talk to the simulator on the lab's port (`settings.
     lesson_api_url`); the pipeline from lesson 05 on, to the one its `Settings` name.
     """
+    from github_stars.settings import server_environment
+
     port = default_port() if port is None else port
     if port in _started and _started[port].process.poll() is None:
         sim = Simulator(port, _started[port].process, _started[port].log_path)
@@ -175,6 +177,8 @@ def start_simulator(port: int | None = None, **settings: Any) -> Simulator:
             stdout=log_fd,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=server_environment(prefect=False),  # no token: the simulator needs none
+            start_new_session=True,  # a terminal's Ctrl-C is for the command, which stops it
         )
         os.close(log_fd)
         deadline = time.monotonic() + START_TIMEOUT

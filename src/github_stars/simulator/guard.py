@@ -9,26 +9,14 @@ asking first. The API routes (`/repos/...`) stay open, like GitHub's.
 
 from __future__ import annotations
 
-import ipaddress
-
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from github_stars.settings import is_loopback_host
+
 CONTROL_PREFIX = "/_simulator/"
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
-LOOPBACK_NAMES = {"localhost"}
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a name or an address, IPv6 with or without brackets) is loopback."""
-    host = host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def host_name(header: str) -> str:
@@ -42,9 +30,9 @@ def control_refusal(scope: Scope) -> tuple[int, str] | None:
     """Why a control request must be refused (status, reason), or None."""
     headers = Headers(scope=scope)
     client = scope.get("client")
-    if client and not is_loopback(client[0]):
+    if client and not is_loopback_host(client[0]):
         return 403, "control routes answer loopback clients only"
-    if not is_loopback(host_name(headers.get("host", ""))):
+    if not is_loopback_host(host_name(headers.get("host", ""))):
         return 403, "control routes answer requests for a loopback Host only"
     media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if scope["method"] in CHANGES and media_type != "application/json":
