@@ -301,7 +301,13 @@ SQLITE_SERVER_SETTINGS = {
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
 }
-PREFECT_PROCESS_SETTINGS = ANALYTICS | STARTUP | SQLITE_SERVER_SETTINGS
+# A served deployment runs one flow run at a time: a concurrency slot, held under a lease.
+# Prefect keeps leases in the server's memory by default, so a server restarted while a run
+# held the slot forgets the lease and the slot stays taken; on disk (`$PREFECT_HOME`), an
+# expired lease is given back after a restart too.
+LEASE_STORAGE = "prefect.server.concurrency.lease_storage.filesystem"
+LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": LEASE_STORAGE}
+PREFECT_PROCESS_SETTINGS = ANALYTICS | STARTUP | SQLITE_SERVER_SETTINGS | LEASES_ON_DISK
 
 
 def without_flow_heartbeats() -> AbstractContextManager[object]:

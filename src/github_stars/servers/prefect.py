@@ -151,13 +151,26 @@ class PrefectServer:
         self.start_seconds = time.perf_counter() - started
         return self
 
+    @property
+    def exited(self) -> bool:
+        """Whether the server was started and its process has ended since."""
+        return self.process is not None and self.process.poll() is not None
+
+    def restart(self) -> PrefectServer:
+        """Start the server again, on the same port and home, after its process ended."""
+        if self.exited:
+            self.process = None
+        return self.start()
+
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         while not prefect_answers(self.api_url, timeout=5.0):
-            if self.process.poll() is not None:
+            process = self.process  # None once `stop()` was called from another thread
+            if process is None or process.poll() is not None:
+                code = process.returncode if process else "(stopped)"
                 raise PrefectServerError(
-                    f"the Prefect server exited with code {self.process.returncode} "
-                    f"before answering; its log ends:\n{log_tail(self.log_path)}"
+                    f"the Prefect server exited with code {code} before answering; its log "
+                    f"ends:\n{log_tail(self.log_path)}"
                 )
             if time.monotonic() > deadline:
                 raise PrefectServerError(

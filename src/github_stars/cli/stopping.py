@@ -1,0 +1,117 @@
+"""Stopping a long-running command at any moment: Ctrl-C or SIGTERM, during start-up too.
+
+    signals = StopSignals().install()   # first thing: a signal now raises StopRequested
+    try:
+        ...                             # start-up: every `with` block cleans up on the way out
+        asyncio.run(...)                # serving: `signals.on_loop(loop, event)` sets an event
+    except StopRequested:
+        ...
+    finally:
+        signals.restore()
+        stop_new_children(before)       # whatever the command started and did not stop
+
+A second signal while the command is already stopping is ignored: the clean-up it started
+(cancelling a run, pausing a schedule, stopping servers) is bounded in time and finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from types import FrameType
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+CHILD_STOP_TIMEOUT = 10.0
+
+
+class StopRequested(BaseException):
+    """SIGINT or SIGTERM arrived while the command was starting up (a BaseException, like
+    KeyboardInterrupt, so that no `except Exception` swallows it)."""
+
+
+class StopSignals:
+    """The command's stop signals: during start-up the first one raises `StopRequested`;
+    while an asyncio loop serves, it sets the loop's stop event instead (`on_loop`)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received).name if self.received else "no signal"
+
+    def install(self) -> StopSignals:
+        """Raise `StopRequested` on the first stop signal from now on (later ones: ignored)."""
+        for sig in STOP_SIGNALS:
+            previous = signal.signal(sig, self._raise)
+            self._previous.setdefault(sig, previous)
+        return self
+
+    def _raise(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+            raise StopRequested(signum)
+
+    def on_loop(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+        """In `loop`: a stop signal sets `stop` (called again whenever a library replaced the
+        handlers, as Prefect's runner does for SIGTERM when it starts)."""
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self._set, stop, sig)
+
+    def _set(self, stop: asyncio.Event, signum: int) -> None:
+        self.received = self.received or signum
+        stop.set()
+
+    def off_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Leave `loop`: its handlers go, ours come back (a signal now is ignored if one
+        already came, else raises `StopRequested`)."""
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        self.install()
+
+    def restore(self) -> None:
+        """The handlers from before `install`."""
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+
+
+def child_pids() -> set[int]:
+    """The processes this process started that are still running."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        return {child.pid for child in psutil.Process().children()}
+    return set()
+
+
+def stop_new_children(before: set[int], timeout: float = CHILD_STOP_TIMEOUT) -> list[int]:
+    """Stop the children started since `before` that are still running (and, for one that
+    leads a process group, as a server started in a session of its own does, its group):
+    SIGTERM, then SIGKILL after `timeout`. A signal can arrive between a server's start and
+    the moment its handle is kept; nothing is left running either way. Their pids."""
+    import psutil
+
+    left = []
+    for pid in child_pids() - before:
+        with contextlib.suppress(psutil.Error, OSError):
+            child = psutil.Process(pid)
+            if child.status() == psutil.STATUS_ZOMBIE:
+                child.wait(0)
+                continue
+            left.append(child)
+    for child in left:
+        with contextlib.suppress(OSError):
+            leads_group = os.getpgid(child.pid) == child.pid
+            (os.killpg if leads_group else os.kill)(child.pid, signal.SIGTERM)
+    _, alive = psutil.wait_procs(left, timeout=timeout)
+    for child in alive:
+        with contextlib.suppress(OSError):
+            leads_group = os.getpgid(child.pid) == child.pid
+            (os.killpg if leads_group else os.kill)(child.pid, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=timeout)
+    return [child.pid for child in left]
