@@ -23,17 +23,28 @@ import sys
 sys.modules.setdefault("rfc3987_syntax", None)
 
 COMMANDS = {"serve": "serve", "history": "history", "server": "server"}
+STOPPED_STARTING = "Stopped during start-up"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the command named first, else run the pipeline once."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:  # stop signals handled before the command imports Prefect
+        from github_stars.cli.stopping import stoppable
+
+        return stoppable(lambda signals: _serve(argv[1:], signals), STOPPED_STARTING)
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(f"github_stars.cli.{COMMANDS[argv[0]]}")
         return module.main(argv[1:])
     from github_stars.cli.run import main as run
 
     return run(argv)
+
+
+def _serve(argv: list[str], signals: object) -> int:
+    from github_stars.cli.serve import serve
+
+    return serve(argv, signals)
 
 
 __all__ = ["main"]

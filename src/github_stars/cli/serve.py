@@ -38,7 +38,7 @@ from typing import Any
 
 from github_stars.cli.inputs import add_input_arguments, read_inputs
 from github_stars.cli.run import EXIT_FAILED, EXIT_USAGE, add_api_arguments, history_location, say
-from github_stars.cli.stopping import StopRequested, StopSignals, child_pids, stop_new_children
+from github_stars.cli.stopping import StopSignals, stoppable
 from github_stars.settings import LabPlaces, Settings
 
 DEPLOYMENT = "every-day"
@@ -82,16 +82,10 @@ def poll_seconds(interval: float | None) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Serve until Ctrl-C or SIGTERM, whenever it comes (exit 0); 2 for a usage error or a
     deployment another `serve` serves; 1 if serving cannot go on."""
-    before = child_pids()
-    signals = StopSignals().install()
-    try:
-        return serve(argv, signals)
-    except StopRequested:
-        say(f"Stopped during start-up ({signals.name}); nothing was left running.")
-        return 0
-    finally:
-        signals.restore()
-        stop_new_children(before)
+    from github_stars.cli import STOPPED_STARTING
+
+    args = sys.argv[1:] if argv is None else argv
+    return stoppable(lambda signals: serve(args, signals), STOPPED_STARTING)
 
 
 def serve(argv: list[str] | None, signals: StopSignals) -> int:

@@ -185,6 +185,7 @@ async def _prepare_round(plan: ServePlan) -> Any:
     plan.deployment_id = await runner.aadd_deployment(plan.deployment)
     for line in await asyncio.to_thread(prepare_runs, plan.deployment_id):
         say(line)
+    say(f"Looking for due runs of {plan.name} every {plan.poll:g} s.")
     return runner
 
 

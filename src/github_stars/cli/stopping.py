@@ -1,14 +1,12 @@
 """Stopping a long-running command at any moment: Ctrl-C or SIGTERM, during start-up too.
 
-    signals = StopSignals().install()   # first thing: a signal now raises StopRequested
-    try:
-        ...                             # start-up: every `with` block cleans up on the way out
-        asyncio.run(...)                # serving: `signals.on_loop(loop, event)` sets an event
-    except StopRequested:
-        ...
-    finally:
-        signals.restore()
-        stop_new_children(before)       # whatever the command started and did not stop
+    return stoppable(command, "Stopped during start-up")   # command(signals) -> exit code
+
+`stoppable` installs the handlers first (before the command imports anything heavy: Prefect
+takes seconds to import), runs `command(signals)`, and on the way out restores them and stops
+whatever child process the command started and left running. During start-up a stop signal
+raises `StopRequested`, so every `with` block cleans up on the way out, and the command exits
+0; while an asyncio loop serves, `signals.on_loop(loop, event)` makes it set an event instead.
 
 A second signal while the command is already stopping is ignored: the clean-up it started
 (cancelling a run, pausing a schedule, stopping servers) is bounded in time and finishes.
@@ -20,6 +18,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -38,6 +38,7 @@ class StopSignals:
 
     def __init__(self) -> None:
         self.received: int | None = None
+        self.ending = False  # the command is over: a signal now changes nothing
         self._previous: dict[int, Any] = {}
 
     @property
@@ -52,7 +53,7 @@ class StopSignals:
         return self
 
     def _raise(self, signum: int, _frame: FrameType | None) -> None:
-        if self.received is None:
+        if self.received is None and not self.ending:
             self.received = signum
             raise StopRequested(signum)
 
@@ -78,6 +79,25 @@ class StopSignals:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         self._previous.clear()
+
+
+def stoppable(command: Callable[[StopSignals], int], stopped: str) -> int:
+    """Run `command` with stop signals handled from the first moment (see the docstring);
+    a signal during its start-up ends it with exit 0 after saying `stopped` and which."""
+    before = child_pids()
+    signals = StopSignals().install()
+    stopped_by = None
+    try:
+        return command(signals)
+    except StopRequested:
+        stopped_by = signals.name
+        return 0
+    finally:
+        signals.ending = True  # a signal meanwhile is ignored: this clean-up ends first
+        stop_new_children(before)
+        signals.restore()
+        if stopped_by:
+            print(f"{stopped} ({stopped_by}); nothing was left running.", file=sys.stderr)
 
 
 def child_pids() -> set[int]:
