@@ -116,6 +116,7 @@ LONG_FIRST = (
     "test_concurrent_runs.py",
     "test_solutions.py",
     "test_serve.py",
+    "test_trust.py",
     "test_daily.py",
     "test_postgres.py",
 )
