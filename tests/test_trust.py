@@ -297,6 +297,7 @@ def test_a_failing_store_stops_the_run_in_one_line_after_its_committed_rows(sim,
     )
     printed_ok = {line.split(":")[0] for line in done.stdout.splitlines() if "stars" in line}
     assert {r.repo for r in rows(history)} == printed_ok and "numpy/numpy" not in printed_ok
+    assert "numpy/numpy: error: not kept: the run stopped (could not write numpy" in done.stdout
 
 
 # --- 4. serve outlives faults ----------------------------------------------------------------

@@ -208,6 +208,8 @@ async def _run_round(
         await asyncio.wait({serving, stopped, back}, return_when=asyncio.FIRST_COMPLETED)
         if serving.done():
             problem = serving.exception()
+            while isinstance(problem, BaseExceptionGroup) and problem.exceptions:
+                problem = problem.exceptions[0]  # the error itself, not its task group
             reason = one_line(problem) if problem else "it returned"
             say(f"Prefect's runner ended ({reason}); it starts again once the server answers.")
             return ENDED
@@ -218,6 +220,8 @@ async def _run_round(
         if runner.started:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(runner.astop(), STOP_STEP_TIMEOUT)
+        else:  # still starting: it must not begin to poll and start runs
+            serving.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(serving, STOP_STEP_TIMEOUT)  # cancelled if it takes longer
         return STOPPED if stop.is_set() else RENEWED
