@@ -8,7 +8,8 @@ import logging
 
 from github_stars.core.errors import GitHubStarsError
 
-RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+FLOW_RUNS = "prefect.flow_runs"
+RUN_LOGGERS = (FLOW_RUNS, "prefect.task_runs")
 
 
 class _HidePrefectLogs(logging.Filter):
@@ -20,7 +21,8 @@ class _HidePrefectLogs(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(RUN_LOGGERS):
-            if record.exc_info and isinstance(record.exc_info[1], GitHubStarsError):
+            failed = record.exc_info and isinstance(record.exc_info[1], GitHubStarsError)
+            if failed and record.name.startswith(FLOW_RUNS):
                 return False  # a run that failed as a whole: the command says why, in one line
             return record.levelno >= self.run_level
         return not record.name.startswith("prefect") or record.levelno >= self.level
