@@ -30,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     """Dispatch to the command named first, else run the pipeline once."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:  # stop signals handled before the command imports Prefect
-        from github_stars.cli.stopping import stoppable
+        from github_stars.cli.stopping import in_own_session, stoppable
 
-        return stoppable(lambda signals: _serve(argv[1:], signals), STOPPED_STARTING)
+        return in_own_session(
+            lambda: stoppable(lambda signals: _serve(argv[1:], signals), STOPPED_STARTING)
+        )
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(f"github_stars.cli.{COMMANDS[argv[0]]}")
         return module.main(argv[1:])

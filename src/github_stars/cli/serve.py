@@ -20,9 +20,12 @@ A daily job that outlives faults (`serve_loop`, `serve_runs`, `serve_presence`, 
   the other runs that came due meanwhile are cancelled;
 - Ctrl-C or SIGTERM at any moment, start-up included, stops it: the run in progress is
   cancelled (its rows stay: each is its own transaction), the schedule is paused, every
-  server it started is stopped, and it exits 0. (Prefect 3.8.8's own SIGTERM handler,
-  `Runner.handle_sigterm`, calls `Runner.stop()` inside the runner's event loop, where the
-  coroutine it returns is never awaited: this command handles both signals itself.)
+  server it started is stopped, and it exits 0. From a terminal (`python -m github_stars
+  serve`), the work runs in a child process leading a session of its own, so a Ctrl-C
+  reaches the runs only through this command (`stopping.in_own_session`). (Prefect 3.8.8's
+  own SIGTERM handler, `Runner.handle_sigterm`, calls `Runner.stop()` inside the runner's
+  event loop, where the coroutine it returns is never awaited: this command handles both
+  signals itself.)
 
 It needs a Prefect server that outlives a run: the one `PREFECT_API_URL` names, the lab's
 local one, or one it starts for as long as it serves; it says which.

@@ -46,10 +46,12 @@ class StopSignals:
         return signal.Signals(self.received).name if self.received else "no signal"
 
     def install(self) -> StopSignals:
-        """Raise `StopRequested` on the first stop signal from now on (later ones: ignored)."""
+        """Raise `StopRequested` on the first stop signal from now on (later ones: ignored);
+        stop signals blocked until now (`in_own_session`) are delivered from here."""
         for sig in STOP_SIGNALS:
             previous = signal.signal(sig, self._raise)
             self._previous.setdefault(sig, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return self
 
     def _raise(self, signum: int, _frame: FrameType | None) -> None:
@@ -98,6 +100,39 @@ def stoppable(command: Callable[[StopSignals], int], stopped: str) -> int:
         signals.restore()
         if stopped_by:
             print(f"{stopped} ({stopped_by}); nothing was left running.", file=sys.stderr)
+
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def in_own_session(command: Callable[[], int]) -> int:
+    """Run `command` in a child process that leads a session of its own; this process only
+    passes stop signals on to it (a hang-up as SIGTERM) and returns its exit code.
+
+    A terminal's Ctrl-C goes to its foreground process group, and Prefect's runner starts each
+    flow run in the runner's group: without this, a Ctrl-C would interrupt the run itself
+    (a crash) before the command could cancel it. Stop signals stay blocked across the fork,
+    until each side has its handlers, so none is lost or ends the child before it can stop.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    child = os.fork()
+    if child == 0:
+        os.setsid()  # no terminal now: no hang-up comes but the one passed on as SIGTERM
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+        return command()  # it installs its handlers, then unblocks (`StopSignals.install`)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
 
 
 def child_pids() -> set[int]:
