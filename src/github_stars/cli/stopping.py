@@ -87,9 +87,10 @@ def stoppable(command: Callable[[StopSignals], int], stopped: str) -> int:
     """Run `command` with stop signals handled from the first moment (see the docstring);
     a signal during its start-up ends it with exit 0 after saying `stopped` and which."""
     before = child_pids()
-    signals = StopSignals().install()
+    signals = StopSignals()
     stopped_by = None
     try:
+        signals.install()  # a signal that came while blocked arrives here
         return command(signals)
     except StopRequested:
         stopped_by = signals.name
