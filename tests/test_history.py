@@ -272,13 +272,18 @@ def test_an_in_memory_store_is_refused(location) -> None:
 
 
 # --- reading: nothing written, one bad row is one bad row ------------------------------
-def test_reading_a_foreign_sqlite_file_changes_nothing(tmp_path) -> None:
-    path = tmp_path / "app.db"
+def another_applications_file(path: Path) -> bytes:
+    """An SQLite file of another application at `path` (rollback journal); its bytes."""
     with contextlib.closing(sqlite3.connect(path)) as app:
         app.execute("CREATE TABLE notes (body TEXT)")
         app.execute("INSERT INTO notes VALUES ('mine')")
         app.commit()
-    before = path.read_bytes()
+    return path.read_bytes()
+
+
+def test_reading_a_foreign_sqlite_file_changes_nothing(tmp_path) -> None:
+    path = tmp_path / "app.db"
+    before = another_applications_file(path)
     with pytest.raises(HistoryError, match="holds no star history"):
         StarHistory.open(path, read_only=True)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]

@@ -108,9 +108,13 @@ def pause(name: str) -> None:
 
 
 @contextlib.contextmanager
-def serving(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """`python -m github_stars serve ARGS` for the block; whatever of it (and of its runs'
-    processes) is still alive afterwards is killed."""
+def serving(
+    args: list[str], log: Path, env: dict[str, str], *, own_session: bool = False
+) -> Iterator[subprocess.Popen]:
+    """`python -m github_stars serve ARGS` for the block (`own_session`: leading a process
+    group, as in a terminal, whose Ctrl-C goes to the whole group); whatever of it (and of
+    its runs' processes) is still alive afterwards is killed. `process.descendants()` lists
+    every process it started so far, gone ones included."""
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "github_stars", "serve", *args],
@@ -118,13 +122,20 @@ def serving(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subproc
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            start_new_session=own_session,
         )
     seen: dict[int, psutil.Process] = {}
+
+    def descendants() -> list[psutil.Process]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            seen.update({p.pid: p for p in psutil.Process(process.pid).children(recursive=True)})
+        return list(seen.values())
+
+    process.descendants = descendants
     try:
         yield process
     finally:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            seen |= {p.pid: p for p in psutil.Process(process.pid).children(recursive=True)}
+        descendants()
         process.kill()
         process.wait(timeout=30)
         for child in seen.values():

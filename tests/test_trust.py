@@ -39,7 +39,8 @@ from prefect import get_client
 from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from stand_in import StandIn
-from test_serve import alive, completed_runs, deployment_and_runs, pause, wait_for
+from test_history import another_applications_file
+from test_serve import alive, completed_runs, deployment_and_runs, pause, serving, wait_for
 
 from github_stars.core import RepoResult
 from github_stars.core.history import StarHistory
@@ -302,38 +303,17 @@ def test_a_failing_store_stops_the_run_in_one_line_after_its_committed_rows(sim,
 
 
 # --- 4. serve outlives faults ----------------------------------------------------------------
-@contextlib.contextmanager
-def serve_in_session(args: list[str], log: Path, env: dict[str, str]) -> Iterator:
-    """`serve ARGS` leading a process group of its own, as in a terminal (a terminal's Ctrl-C
-    goes to the whole group); whatever of it is alive afterwards is killed."""
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "github_stars", "serve", *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-    seen: dict[int, psutil.Process] = {}
+def serve_in_session(args: list[str], log: Path, env: dict[str, str]):
+    """`serve ARGS` leading a process group of its own, as in a terminal (`serving`)."""
+    return serving(args, log, env, own_session=True)
 
-    def descendants() -> list[psutil.Process]:
-        with contextlib.suppress(psutil.Error):
-            found = psutil.Process(process.pid).children(recursive=True)
-            seen.update({p.pid: p for p in found})
-        return list(seen.values())
 
-    process.descendants = descendants
-    try:
-        yield process
-    finally:
-        descendants()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        for child in seen.values():
-            with contextlib.suppress(psutil.Error):
-                child.kill()
+def stop_with(process: subprocess.Popen, sig: int) -> tuple[int, float]:
+    """Send `sig`; the exit code and the seconds until it exited."""
+    asked = time.monotonic()
+    process.send_signal(sig)
+    code = process.wait(timeout=120)
+    return code, time.monotonic() - asked
 
 
 def says(log: Path, text: str) -> bool:
@@ -383,8 +363,7 @@ def test_a_served_deployment_sends_its_token_home_and_runs_one_at_a_time(sim, tm
             with serve_in_session(args, restart_log, env) as again:
                 looking = f"Looking for due runs of show-stars/{name}"
                 wait_for(lambda: says(restart_log, looking), SERVE_TIMEOUT, "serving again")
-                again.send_signal(signal.SIGTERM)
-                restart_code = again.wait(timeout=120)
+                restart_code, _ = stop_with(again, signal.SIGTERM)
             _, all_runs = deployment_and_runs(name)
         finally:
             pause(name)
@@ -444,8 +423,7 @@ def test_serve_rides_out_a_prefect_server_outage(sim, tmp_path, own_prefect_serv
                     lambda: completed_runs(name) - before, SERVE_TIMEOUT, "a run after it", every=2
                 )
                 resumed_seconds = time.monotonic() - back
-                process.send_signal(signal.SIGTERM)
-                code = process.wait(timeout=120)
+                code, _ = stop_with(process, signal.SIGTERM)
             deployment, _ = deployment_and_runs(name)
         finally:
             pause(name)
@@ -506,9 +484,7 @@ def test_a_signal_during_start_up_stops_serve_with_nothing_left_running(
             with contextlib.suppress(psutil.Error):
                 server_environ = found.environ()
         asked = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=120)
-        stop_seconds = time.monotonic() - asked
+        code, stop_seconds = stop_with(process, signal.SIGTERM)
         left = alive(process.descendants())
     text = (tmp_path / "serve.log").read_text(errors="replace")
     record_figures(
@@ -537,11 +513,7 @@ def test_an_in_memory_history_is_a_usage_error(location):
 
 def test_history_reads_a_foreign_file_without_changing_a_byte(tmp_path):
     app = tmp_path / "app.db"
-    with contextlib.closing(sqlite3.connect(app)) as db:
-        db.execute("CREATE TABLE settings (key TEXT, value TEXT)")
-        db.execute("INSERT INTO settings VALUES ('theme', 'dark')")
-        db.commit()
-    before = app.read_bytes()
+    before = another_applications_file(app)
     done = run_cli("history", str(app))
     assert done.returncode == 2
     assert done.stderr.strip().endswith("holds no star history (no table 'star_history')")
