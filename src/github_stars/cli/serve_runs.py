@@ -100,6 +100,7 @@ def prepare_runs(deployment_id: UUID, now: dt.datetime | None = None) -> list[st
             )
             if not finished:
                 keep = _catch_up(client, deployment_id, due, now)
+            if keep is not None:
                 said.append(
                     f"Catching up: the run due at {due:%Y-%m-%d %H:%M:%S} UTC did not "
                     f"complete; one run ({keep.name}) starts now."
@@ -113,7 +114,8 @@ def prepare_runs(deployment_id: UUID, now: dt.datetime | None = None) -> list[st
 
 
 def _catch_up(client: Any, deployment_id: UUID, due: dt.datetime, now: dt.datetime) -> Any:
-    """The overdue run of `due`, if nothing started it, else a new run scheduled now."""
+    """The overdue run of `due`, if nothing started it, else a new run scheduled now; None
+    when this time's catch-up was made before and has ended (at most one per missed time)."""
     waiting = _runs(
         client,
         deployment_id,
@@ -122,12 +124,13 @@ def _catch_up(client: Any, deployment_id: UUID, due: dt.datetime, now: dt.dateti
     )
     if waiting:
         return max(waiting, key=lambda run: run.expected_start_time)
-    return client.create_flow_run_from_deployment(
+    run = client.create_flow_run_from_deployment(
         deployment_id,
         state=Scheduled(scheduled_time=now),
         tags=[CATCH_UP_TAG],
         idempotency_key=catch_up_key(deployment_id, due),
-    )
+    )  # an earlier catch-up of `due`, if there was one
+    return run if run.state_type == StateType.SCHEDULED else None
 
 
 def _cancel_overdue(client: Any, deployment_id: UUID, now: dt.datetime, keep: UUID | None) -> int:
