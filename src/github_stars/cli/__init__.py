@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from github_stars.cli.stopping import StopSignals
 
 # jsonschema, which Prefect imports, loads the optional `rfc3987_syntax` when it is installed
 # (JupyterLab's jupyter-events brings it): it compiles a grammar at import, about 2.6 s of
@@ -27,14 +31,17 @@ STOPPED_STARTING = "Stopped during start-up"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the command named first, else run the pipeline once."""
+    """Dispatch to the command named first, else run the pipeline once. (`serve` run as the
+    program, `argv` None, serves from a child in a session of its own: `in_own_session`.)"""
+    program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:  # stop signals handled before the command imports Prefect
         from github_stars.cli.stopping import in_own_session, stoppable
 
-        return in_own_session(
-            lambda: stoppable(lambda signals: _serve(argv[1:], signals), STOPPED_STARTING)
-        )
+        def serving() -> int:
+            return stoppable(lambda signals: _serve(argv[1:], signals), STOPPED_STARTING)
+
+        return in_own_session(serving) if program else serving()
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(f"github_stars.cli.{COMMANDS[argv[0]]}")
         return module.main(argv[1:])
@@ -43,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     return run(argv)
 
 
-def _serve(argv: list[str], signals: object) -> int:
+def _serve(argv: list[str], signals: StopSignals) -> int:
     from github_stars.cli.serve import serve
 
     return serve(argv, signals)
