@@ -115,6 +115,7 @@ LONG_FIRST = (
     "test_servers.py",
     "test_concurrent_runs.py",
     "test_serve.py",
+    "test_trust.py",
     "test_daily.py",
     "test_postgres.py",
 )

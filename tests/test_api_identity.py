@@ -35,7 +35,11 @@ class OtherApi(BaseHTTPRequestHandler):
         parts = self.path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "repos":
             body, status = (
-                {"full_name": f"{parts[1]}/{parts[2]}", "stargazers_count": OTHER_STARS},
+                {
+                    "full_name": f"{parts[1]}/{parts[2]}",
+                    "stargazers_count": OTHER_STARS,
+                    "forks_count": 0,
+                },
                 200,
             )
         else:

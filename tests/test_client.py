@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
+from stand_in import StandIn
 
 from github_stars.core import (
     BadResponse,
@@ -13,7 +16,13 @@ from github_stars.core import (
     RepoNotFound,
     TransientError,
 )
-from github_stars.core.client import RequestCounter, rate_limit_wait, request_headers
+from github_stars.core.client import (
+    MAX_BODY_BYTES,
+    RequestCounter,
+    parse_repo,
+    rate_limit_wait,
+    request_headers,
+)
 from github_stars.servers import free_port
 from github_stars.settings import read_token
 
@@ -25,16 +34,21 @@ def api(settings):
         yield opened
 
 
-def test_sends_githubs_headers_and_bearer_token(sim, settings, monkeypatch):
+def test_sends_githubs_headers_and_the_token_to_the_configured_api(sim, settings, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "sentinel-token")
     headers = request_headers(read_token())
     assert headers["Authorization"] == "Bearer sentinel-token"
     assert headers["X-GitHub-Api-Version"] == "2026-03-10"
     assert headers["Accept"] == "application/vnd.github+json"
     assert headers["User-Agent"]
-    with GitHubApi.open(settings) as api:  # the token is read where the request is made
+    with StandIn(upstream=sim.url) as configured:  # GITHUB_API_URL names it: the token goes
+        monkeypatch.setenv("GITHUB_API_URL", configured.url)
+        with GitHubApi.open(settings.with_changes(api_url=configured.url)) as api:
+            api.get_repo("psf/requests")  # the token is read where the request is made
+    assert configured.authorizations("/repos/") == ["Bearer sentinel-token"]
+    with GitHubApi.open(settings) as api:  # the bundled simulator: never
         api.get_repo("psf/requests")
-    assert sim.requests()[-1]["authenticated"] is True
+    assert sim.requests()[-1]["authenticated"] is False
 
 
 def test_no_token_no_authorization_header(sim, settings, monkeypatch):
@@ -123,3 +137,31 @@ def test_request_counts_keep_the_lowest_remaining_of_the_newest_window():
     assert (counter.snapshot().rate_remaining, counter.snapshot().rate_reset) == (4999, 200)
     counter.record(reply(1, 300, path="/rate_limit"))  # asking for the limit is not a request
     assert (counter.snapshot().requests, counter.snapshot().rate_remaining) == (5, 4999)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"stargazers_count": -1, "forks_count": 1}, "impossible 'stargazers_count' (-1)"),
+        ({"stargazers_count": 1, "forks_count": "x"}, "no integer 'forks_count' (got str)"),
+        ({"stargazers_count": 1}, "no integer 'forks_count'"),
+        ({"stargazers_count": 1.5, "forks_count": 1}, "no integer 'stargazers_count'"),
+        ({"stargazers_count": True, "forks_count": 1}, "no integer 'stargazers_count'"),
+        ({"stargazers_count": 2**63, "forks_count": 1}, "impossible 'stargazers_count'"),
+        ({"stargazers_count": 10**40, "forks_count": 1}, "(a 41-digit number)"),
+        ({"stargazers_count": 1, "forks_count": 1, "subscribers_count": -5}, "subscribers"),
+        ([1, 2], "expected a JSON object, got list"),
+    ],
+)
+def test_a_body_that_is_not_a_valid_repository_is_a_bad_response(body, message):
+    reply = httpx.Response(200, json=body)
+    with pytest.raises(BadResponse, match=re.escape(message)):
+        parse_repo(reply, "o/r")
+
+
+def test_counts_up_to_a_bigint_and_absent_optional_counts_are_valid():
+    body = {"stargazers_count": 2**31 + 1, "forks_count": 0, "subscribers_count": None}
+    assert parse_repo(httpx.Response(200, json=body), "o/r") == body
+    huge = httpx.Response(200, content=b" " * (MAX_BODY_BYTES + 1) + b"{}")
+    with pytest.raises(BadResponse, match="too large"):
+        parse_repo(huge, "o/r")

@@ -26,9 +26,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
+from github_stars.core import HistoryError, HistoryOfAnotherApi, RepoResult
 from github_stars.core import history as history_module
-from github_stars.core.history import StarHistory, StarRecord, database_url
+from github_stars.core.history import (
+    StarHistory,
+    StarRecord,
+    database_url,
+    location_problem,
+    open_history,
+)
 from github_stars.reports import history as report
 
 try:  # the throw-away cluster helper (moving from `lab` to `servers`)
@@ -167,6 +175,144 @@ def test_record_takes_only_star_records(tmp_path) -> None:
         with pytest.raises(TypeError):
             history.record({"day": DAY1, "repo": "a/b", "stars": 1})
         assert history.count() == 0
+
+
+# --- one API per store, fresher answers, BIGINT counts -----------------------------------
+LIVE = "https://api.github.com"
+
+
+def result(repo: str, stars: int, cached: bool = False) -> RepoResult:
+    stats = {"stargazers_count": stars, "forks_count": 1, "subscribers_count": 2}
+    return RepoResult(repo, stars=stars, stats=stats, cached=cached)
+
+
+def test_a_store_keeps_one_apis_figures_and_refuses_another_before_writing(location) -> None:
+    with open_history(location, LIVE) as live:
+        live.keep(DAY1, result("numpy/numpy", 300), T0)
+    with pytest.raises(HistoryOfAnotherApi, match=f"keeps the figures of {LIVE}, not of {API}"):
+        open_history(location, API)
+    with StarHistory.open(location) as history:
+        with pytest.raises(HistoryOfAnotherApi):
+            history.record(star(DAY1, "numpy/numpy", 1))
+        assert [(r.stars, r.api) for r in history.records()] == [(300, LIVE)]
+        assert history.api == LIVE
+
+
+def test_a_row_is_replaced_only_by_a_fresher_answer_never_by_the_cache(location) -> None:
+    later, earlier = T0 + dt.timedelta(hours=2), T0 - dt.timedelta(hours=2)
+    with open_history(location, API) as history:
+        history.keep(DAY1, result(A, 100), T0)
+        history.keep(DAY1, result(A, 90), earlier)  # an older fetch (another PREFECT_HOME)
+        history.keep(DAY1, result(A, 80, cached=True), later)  # Prefect's cache: old figures
+        assert [(r.stars, r.fetched_at) for r in history.records()] == [(100, T0)]
+        history.keep(DAY1, result(A, 110), later)  # a fresher answer from the same API
+        history.keep(DAY2, result(A, 120, cached=True), later)  # the cache fills a gap
+        assert [(r.day, r.stars) for r in history.records()] == [(DAY1, 110), (DAY2, 120)]
+
+
+def test_counts_beyond_32_bits_are_kept(location) -> None:
+    big = 2**31 + 7
+    with StarHistory.open(location) as history:
+        history.record(StarRecord(DAY1, A, big, big + 1, big + 2, T0, API))
+        (kept,) = history.records()
+    assert (kept.stars, kept.forks, kept.watchers) == (big, big + 1, big + 2)
+
+
+def test_a_store_made_before_it_named_its_api_takes_its_rows_api(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # the previous schema: no star_history_meta
+        old.execute(
+            "CREATE TABLE star_history (day DATE, repo_key VARCHAR(255), repo VARCHAR(255), "
+            "stars INTEGER, forks INTEGER, watchers INTEGER, fetched_at DATETIME, "
+            "api VARCHAR(255), PRIMARY KEY (day, repo_key))"
+        )
+        old.execute(
+            "INSERT INTO star_history VALUES ('2026-01-22', 'a/b', 'a/b', 5, 1, 1, "
+            "'2026-01-22 06:00:00.000000', ?)",
+            (LIVE,),
+        )
+    with pytest.raises(HistoryOfAnotherApi):
+        open_history(str(path), API)
+    with open_history(str(path), LIVE) as history:
+        assert history.api == LIVE and history.count() == 1
+    with sqlite3.connect(path) as old:
+        old.execute("DELETE FROM star_history_meta")
+        old.execute(
+            "INSERT INTO star_history VALUES ('2026-01-23', 'a/b', 'a/b', 6, 1, 1, "
+            "'2026-01-23 06:00:00.000000', 'http://elsewhere')"
+        )
+    with pytest.raises(HistoryError, match="several APIs"):
+        open_history(str(path), LIVE)
+
+
+@needs_postgres
+def test_an_older_postgresql_store_is_widened_to_bigint(postgres_location) -> None:
+    engine = sa.create_engine(postgres_location)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE star_history (day DATE, repo_key VARCHAR(255), repo VARCHAR(255), "
+                "stars INTEGER NOT NULL, forks INTEGER, watchers INTEGER, fetched_at "
+                "TIMESTAMPTZ NOT NULL, api VARCHAR(255) NOT NULL, PRIMARY KEY (day, repo_key))"
+            )
+        )
+    engine.dispose()
+    with open_history(postgres_location, API) as history:
+        history.keep(DAY1, result(A, 2**40), T0)
+        assert history.records()[0].stars == 2**40
+
+
+@pytest.mark.parametrize(
+    "location", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"]
+)
+def test_an_in_memory_store_is_refused(location) -> None:
+    assert "in-memory SQLite database keeps nothing" in location_problem(location)
+    with pytest.raises(ValueError, match="in-memory"):
+        StarHistory.open(location)
+
+
+# --- reading: nothing written, one bad row is one bad row ------------------------------
+def another_applications_file(path: Path) -> bytes:
+    """An SQLite file of another application at `path` (rollback journal); its bytes."""
+    with contextlib.closing(sqlite3.connect(path)) as app:
+        app.execute("CREATE TABLE notes (body TEXT)")
+        app.execute("INSERT INTO notes VALUES ('mine')")
+        app.commit()
+    return path.read_bytes()
+
+
+def test_reading_a_foreign_sqlite_file_changes_nothing(tmp_path) -> None:
+    path = tmp_path / "app.db"
+    before = another_applications_file(path)
+    with pytest.raises(HistoryError, match="holds no star history"):
+        StarHistory.open(path, read_only=True)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+    with contextlib.closing(sqlite3.connect(path)) as app:
+        assert app.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_an_unreadable_row_is_reported_with_its_day_and_repository(location) -> None:
+    with StarHistory.open(location) as history:
+        record_day(history, DAY1, {A: 100, B: 50})
+        with history.engine.begin() as conn:  # rows another program wrote
+            conn.execute(sa.text("UPDATE star_history SET stars = -5 WHERE repo = :r"), {"r": B})
+    with StarHistory.open(location, read_only=True) as history:
+        records, unreadable = history.read()
+    assert [r.repo for r in records] == [A]
+    assert [(u.day, u.repo) for u in unreadable] == [(DAY1.isoformat(), B)]
+    assert "stars must be >= 0, got -5" in str(unreadable[0])
+
+
+def test_a_row_with_a_garbled_day_is_reported_not_fatal(tmp_path) -> None:
+    path = tmp_path / "h.db"
+    with StarHistory.open(path) as history:
+        record_day(history, DAY1, {A: 100})
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        raw.execute("UPDATE star_history SET day = 'someday'")
+        raw.commit()
+    with StarHistory.open(path, read_only=True) as history:
+        records, unreadable = history.read()
+    assert records == [] and [(u.day, u.repo) for u in unreadable] == [("someday", A)]
 
 
 # --- passwords ---------------------------------------------------------------------------

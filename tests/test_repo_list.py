@@ -90,8 +90,33 @@ def test_missing_unreadable_and_stdin(tmp_path):
         read_repo_list(str(tmp_path))
     binary = tmp_path / "bin.txt"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(RepoListError, match="not a UTF-8 text file"):
+    with pytest.raises(RepoListError, match="bin.txt:1: not a UTF-8 text file"):
         read_repo_list(str(binary))
     parsed = read_repo_list("-", stdin=io.StringIO("psf/requests\nbad name\n"))
     assert parsed.names == ["psf/requests"]
     assert str(parsed.problems[0]).startswith("<stdin>:2: invalid name")
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_line_and_column_on_stdin_too(tmp_path):
+    data = "psf/requests\npallets/flask\nbad-\xe9\n".encode("latin-1")
+    (tmp_path / "latin1.txt").write_bytes(data)
+    with pytest.raises(RepoListError, match=r"latin1.txt:3: .*byte 0xe9 in column 5"):
+        read_repo_list(str(tmp_path / "latin1.txt"))
+    with pytest.raises(RepoListError, match=r"<stdin>:3: not a UTF-8 text file"):
+        read_repo_list("-", stdin=io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_a_byte_order_mark_is_stripped_from_a_file_and_stdin(tmp_path):
+    data = "\ufeffrepo,stars\npsf/requests,1\n".encode()
+    (tmp_path / "bom.csv").write_bytes(data)
+    assert read_repo_list(str(tmp_path / "bom.csv")).names == ["psf/requests"]
+    from_bytes = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    assert read_repo_list("-", stdin=from_bytes).names == ["psf/requests"]
+    assert read_repo_list("-", stdin=io.StringIO("\ufeffpsf/requests\n")).names == ["psf/requests"]
+
+
+def test_a_comment_that_repeats_the_header_is_a_comment():
+    text = "# repo,stars\n\nrepo,stars\npsf/requests,1\nbad,2\n"
+    parsed = parse_text(text, "stars.csv")
+    assert parsed.names == ["psf/requests"]
+    assert [(p.line, p.text) for p in parsed.problems] == [(5, "bad")]

@@ -25,6 +25,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.logging.handlers import APILogHandler
 from prefect.settings import get_current_settings
+from stand_in import StandIn
 
 from github_stars.core import GitHubApi, Settings
 from github_stars.pipeline import fetch_stats, show_stars
@@ -83,10 +84,14 @@ def test_token_is_sent_but_never_printed_logged_or_persisted(
 ):
     monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
     sim.configure(faults=FAULTS)
-    state = show_stars.with_options(name="secrets-in-process")(REPOS, settings, return_state=True)
-    results = state.result()
+    with StandIn(upstream=sim.url) as configured:  # the API GITHUB_API_URL names gets it
+        monkeypatch.setenv("GITHUB_API_URL", configured.url)
+        run = show_stars.with_options(name="secrets-in-process")
+        state = run(REPOS, settings.with_changes(api_url=configured.url), return_state=True)
+        results = state.result()
 
     assert sim.requests() and all(e["authenticated"] for e in sim.requests())
+    assert set(configured.authorizations("/repos/")) == {f"Bearer {SENTINEL}"}
     assert [r.ok for r in results] == [True, False, False, False, True]
     outputs = capsys.readouterr()
     texts = {
@@ -150,20 +155,22 @@ def test_cache_key_and_the_api_value_do_not_depend_on_the_token(settings, monkey
 
 def test_cli_with_a_token_at_debug_level_leaks_nothing(sim):
     sim.configure(faults={"pyca/bcrypt": [503] * 4, "tox-dev/filelock": ["missing_stars"]})
-    environ = os.environ | {
-        "GITHUB_TOKEN": SENTINEL,
-        "GITHUB_API_URL": sim.url,
-        "PREFECT_LOGGING_LEVEL": "DEBUG",
-    }
     repos = ["tox-dev/pipdeptree", "pyca/bcrypt", "tox-dev/filelock", "nobody/cli-nothing"]
-    done = subprocess.run(
-        [sys.executable, "-m", "github_stars", *repos],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    with StandIn(upstream=sim.url) as configured:
+        environ = os.environ | {
+            "GITHUB_TOKEN": SENTINEL,
+            "GITHUB_API_URL": configured.url,
+            "PREFECT_LOGGING_LEVEL": "DEBUG",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "github_stars", *repos],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     assert done.returncode == 1
+    assert set(configured.authorizations("/repos/")) == {f"Bearer {SENTINEL}"}
     stars = STARS["tox-dev/pipdeptree"]
     assert done.stdout.splitlines()[0] == f"tox-dev/pipdeptree: {stars} stars"
     assert "DEBUG" in done.stderr  # really the most talkative level

@@ -1,7 +1,8 @@
 """`python -m github_stars serve`: a deployment on a schedule, served by this command.
 
 Its runs are `python -m prefect.engine` subprocesses that reach the test's Prefect server and
-simulator, get `GITHUB_TOKEN` from the environment only, validate their `settings` parameter
+simulator, get `GITHUB_TOKEN` from the environment only (and send it to no simulator: the
+token goes only to the configured API, `test_trust.py`), validate their `settings` parameter
 back into a `Settings`, and keep the history; SIGTERM stops it within 10 s (the run in
 progress cancelled, the schedule paused); SIGKILL mid-run loses no row it wrote.
 """
@@ -107,9 +108,13 @@ def pause(name: str) -> None:
 
 
 @contextlib.contextmanager
-def serving(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """`python -m github_stars serve ARGS` for the block; whatever of it (and of its runs'
-    processes) is still alive afterwards is killed."""
+def serving(
+    args: list[str], log: Path, env: dict[str, str], *, own_session: bool = False
+) -> Iterator[subprocess.Popen]:
+    """`python -m github_stars serve ARGS` for the block (`own_session`: leading a process
+    group, as in a terminal, whose Ctrl-C goes to the whole group); whatever of it (and of
+    its runs' processes) is still alive afterwards is killed. `process.descendants()` lists
+    every process it started so far, gone ones included."""
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "github_stars", "serve", *args],
@@ -117,13 +122,20 @@ def serving(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subproc
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            start_new_session=own_session,
         )
     seen: dict[int, psutil.Process] = {}
+
+    def descendants() -> list[psutil.Process]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            seen.update({p.pid: p for p in psutil.Process(process.pid).children(recursive=True)})
+        return list(seen.values())
+
+    process.descendants = descendants
     try:
         yield process
     finally:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            seen |= {p.pid: p for p in psutil.Process(process.pid).children(recursive=True)}
+        descendants()
         process.kill()
         process.wait(timeout=30)
         for child in seen.values():
@@ -232,8 +244,9 @@ def test_a_served_deployment_runs_on_its_schedule_and_stops_on_sigterm(sim, tmp_
     assert len(completed - {run.id for run in runs}) <= 1
     assert all(run.parameters == deployment.parameters for run in runs)
     assert SENTINEL not in repr(deployment) + repr(all_runs)
-    requests = sim.requests()
-    assert len(requests) == len(REPOS) and all(r["authenticated"] for r in requests)
+    requests = sim.requests()  # the bundled simulator never gets the token; the runs say so
+    assert len(requests) == len(REPOS) and not any(r["authenticated"] for r in requests)
+    assert "GITHUB_TOKEN is not sent to" in log and SENTINEL not in log
     with StarHistory.open(history) as kept:  # a frozen day: one row per repository
         assert kept.count() == len(REPOS) and len(kept.days()) == 1
 

@@ -26,6 +26,7 @@ import httpx
 import prefect.utilities.hashing
 import pytest
 from prefect import get_client
+from stand_in import StandIn
 
 from github_stars.core import (
     GitHubApi,
@@ -134,21 +135,24 @@ def test_the_http_cache_variable_where_the_edge_turns_the_cache_on(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("environ", "live"),
+    ("environ", "live", "sent"),
     [
-        ({}, True),
-        ({"GITHUB_API_URL": "https://api.github.com/"}, False),
-        ({"GITHUB_API_URL": "http://127.0.0.1:9999"}, True),  # --live wins
+        ({}, True, True),
+        ({"GITHUB_API_URL": "https://api.github.com/"}, False, True),
+        # --live wins over GITHUB_API_URL, but the token is for the API GITHUB_API_URL names:
+        # api.github.com does not get it, and the budget is the one without a token.
+        ({"GITHUB_API_URL": "http://127.0.0.1:9999"}, True, False),
     ],
     ids=["--live", "GITHUB_API_URL", "--live over GITHUB_API_URL"],
 )
-def test_the_real_api_budget_is_60_an_hour_or_5000_with_a_token(environ, live):
+def test_the_real_api_budget_is_60_an_hour_or_5000_with_a_token(environ, live, sent):
     without = Settings.from_environment(environ, live=live)
     empty = Settings.from_environment(environ | {"GITHUB_TOKEN": ""}, live=live)
     with_token = Settings.from_environment(environ | {"GITHUB_TOKEN": SENTINEL}, live=live)
     assert without.api_url == with_token.api_url == LIVE_API_URL and without.live
     assert without.budget == empty.budget == RateBudget(60, 60 / 3600)
-    assert with_token.budget == RateBudget(100, 5000 / 3600)  # the burst at most 100
+    token_budget = RateBudget(100, 5000 / 3600)  # the burst at most 100
+    assert with_token.budget == (token_budget if sent else without.budget)
     assert without == Settings()  # the defaults are the real API's
 
 
@@ -176,7 +180,6 @@ def test_settings_are_a_frozen_value_without_a_token():
 
 def test_a_token_in_the_environment_is_in_no_value_pickle_or_cache_key(sim, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", SENTINEL)
-    settings = Settings.from_environment().with_changes(api_url=sim.url)
     live = Settings.from_environment(live=True)
     assert live.budget == RateBudget(100, 5000 / 3600)  # the token was there to be seen
     hashed: list[bytes] = []  # what Prefect hashes into cache keys in this process
@@ -187,28 +190,33 @@ def test_a_token_in_the_environment_is_in_no_value_pickle_or_cache_key(sim, monk
         return real_hash(*parts, **kwargs)
 
     monkeypatch.setattr(prefect.utilities.hashing, "stable_hash", recording_hash)
-    with GitHubApi.open(settings) as api:
-        api.get_repo("psf/requests")  # the run's client, with the token, exists now
-        seen = [
-            repr(settings).encode(),
-            repr(live).encode(),
-            repr(dataclasses.asdict(settings)).encode(),
-            repr(dataclasses.asdict(live)).encode(),
-            pickle.dumps(settings),
-            pickle.dumps(live),
-            pickle.dumps(api),
-            repr(api).encode(),
-        ]
-    state = show_stars(["pallets/flask"], settings, return_state=True)
-    (result,) = state.result()
+    with StandIn(upstream=sim.url) as configured:  # GITHUB_API_URL names it: it gets the token
+        monkeypatch.setenv("GITHUB_API_URL", configured.url)
+        settings = Settings.from_environment()
+        assert settings.api_url == configured.url
+        with GitHubApi.open(settings) as api:
+            api.get_repo("psf/requests")  # the run's client, with the token, exists now
+            seen = [
+                repr(settings).encode(),
+                repr(live).encode(),
+                repr(dataclasses.asdict(settings)).encode(),
+                repr(dataclasses.asdict(live)).encode(),
+                pickle.dumps(settings),
+                pickle.dumps(live),
+                pickle.dumps(api),
+                repr(api).encode(),
+            ]
+        state = show_stars(["pallets/flask"], settings, return_state=True)
+        (result,) = state.result()
     with get_client(sync_client=True) as client:
         parameters = client.read_flow_run(state.state_details.flow_run_id).parameters
     assert result.stars == STARS["pallets/flask"]
     assert all(entry["authenticated"] for entry in sim.requests())  # the token was sent
-    assert parameters["settings"]["api_url"] == sim.url  # stored, as every flow parameter
+    assert set(configured.authorizations("/repos/")) == {f"Bearer {SENTINEL}"}
+    assert parameters["settings"]["api_url"] == configured.url  # stored, as every parameter
     # The searches look where the inputs are: the repository and the API's identity.
     assert any(b"pallets/flask" in data for data in hashed)
-    assert any(b"github-stars-simulator@" in data for data in hashed)
+    assert any(configured.url.encode() in data for data in hashed)
     for data in [*seen, *hashed, json.dumps(parameters).encode()]:
         assert SENTINEL.encode() not in data
 

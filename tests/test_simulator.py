@@ -262,3 +262,56 @@ def test_start_is_idempotent(simulator):
 
     again = start_simulator(port=simulator.port)
     assert again.health()["pid"] == simulator.health()["pid"]
+
+
+# --- the control routes answer this machine only ---------------------------------------------
+def test_control_changes_must_be_json_from_a_loopback_host(sim):
+    before = sim.settings()
+    page_post = httpx.post(  # what a form on any web page can send
+        sim.url + "/_simulator/settings",
+        content='{"latency": 5}',
+        headers={"Content-Type": "text/plain"},
+        timeout=10,
+    )
+    rebound = httpx.get(sim.url + "/_simulator/requests", headers={"Host": "evil.example"})
+    rebound_post = httpx.post(
+        sim.url + "/_simulator/reset", json={}, headers={"Host": "attacker.test:8765"}
+    )
+    assert (page_post.status_code, rebound.status_code, rebound_post.status_code) == (415, 403, 403)
+    assert "application/json" in page_post.json()["error"]
+    assert sim.settings() == before  # nothing changed
+    for host in ("localhost:1", "127.0.0.1", "[::1]:8765"):
+        assert httpx.get(sim.url + "/_simulator/health", headers={"Host": host}).status_code == 200
+    assert get(sim, "/repos/psf/requests", Host="any.example").status_code == 200  # the API
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/_simulator/calendar", '{"day": 1' + "0" * 400 + "}"),
+        ("/_simulator/calendar", '{"advance_days": -1' + "0" * 30 + "}"),
+        ("/_simulator/settings", '{"latency": 1e400}'),
+        ("/_simulator/settings", '{"retry_after": 1' + "0" * 400 + "}"),
+        ("/_simulator/settings", '{"faults": {"psf/requests": [1.5]}}'),
+        ("/_simulator/settings", '{"faults": ["x"]}'),
+        ("/_simulator/settings", "not json"),
+    ],
+)
+def test_bad_numbers_and_bodies_are_400_and_change_nothing(sim, path, body):
+    before = (sim.settings(), sim.calendar()["on"])
+    method = "POST" if path.endswith("calendar") else "PATCH"
+    reply = httpx.request(
+        method, sim.url + path, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert reply.status_code == 400 and reply.json()["error"]
+    assert (sim.settings(), sim.calendar()["on"]) == before
+
+
+def test_what_the_simulator_remembers_is_bounded():
+    from github_stars.simulator.app import LOG_LIMIT, WINDOW_LIMIT, SimulatorState
+
+    state = SimulatorState()
+    for n in range(WINDOW_LIMIT + 50):
+        state.window_for(f"token:{n}", now=1000.0)
+    assert len(state.windows) == WINDOW_LIMIT and "token:0" not in state.windows
+    assert state.log.maxlen == LOG_LIMIT

@@ -7,17 +7,22 @@ test fixtures, `serve`) with `Settings.from_environment()` and passed to the flo
 parameter; nothing below the edge reads the environment.
 
 The token is deliberately not a field: a flow parameter is stored by Prefect, and a value can
-be logged, hashed or pickled. `read_token()` reads it where the request is made.
+be logged, hashed or pickled. It is read where the request is made, and `token_for()` says
+whether a request to a given API may carry it (only the API configured where the command
+started, over HTTPS unless loopback, never the bundled simulator). Servers the package starts
+get an environment without it (`server_environment()`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shlex
 from collections.abc import Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 LIVE_API_URL = "https://api.github.com"
 DEFAULT_REPOS = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
@@ -115,7 +120,7 @@ class Settings:
         env = os.environ if environ is None else environ
         api_url = LIVE_API_URL if live else (env.get("GITHUB_API_URL") or simulator_url(env))
         api_url = api_url.rstrip("/")
-        budget = default_budget(api_url, token=bool(env.get("GITHUB_TOKEN")))
+        budget = default_budget(api_url, token=token_for(api_url, env).token is not None)
         if env.get("GITHUB_STARS_RATE_LIMIT"):
             budget = RateBudget(
                 int(env["GITHUB_STARS_RATE_LIMIT"]),
@@ -132,13 +137,83 @@ class Settings:
 
 
 def read_token(environ: Mapping[str, str] | None = None) -> str | None:
-    """The token (`GITHUB_TOKEN`), read where a request is made; never stored in a value."""
+    """The token (`GITHUB_TOKEN`), read where a request is made; never stored in a value.
+    Whether a request to an API may carry it is `token_for`'s to say."""
     return (os.environ if environ is None else environ).get("GITHUB_TOKEN") or None
 
 
 def configured_api_url(environ: Mapping[str, str] | None = None) -> str | None:
     """`GITHUB_API_URL`, if set."""
     return (os.environ if environ is None else environ).get("GITHUB_API_URL") or None
+
+
+# --- where the token may go --------------------------------------------------------------------
+@dataclass(frozen=True)
+class TokenChoice:
+    """The token a run's requests to one API carry (None: none), and, when this environment
+    has a token that they do not carry, why (one line, never the token)."""
+
+    token: str | None = field(default=None, repr=False)
+    withheld: str | None = None
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine:
+    `localhost`, `*.localhost`, 127.0.0.0/8 or ::1."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _address(url: str) -> tuple[str, str, int | None, str, str]:
+    """What makes two API URLs the same address: scheme, host, port, path and credentials
+    (case and a trailing slash aside, the port a scheme implies spelled out or not)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(scheme)
+    except ValueError:
+        port = None
+    user = f"{parts.username or ''}:{parts.password or ''}"
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/"), user
+
+
+def shown_api(url: str) -> str:
+    """`url` without user, password, query or fragment, for messages."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+def token_for(
+    api_url: str, environ: Mapping[str, str] | None = None, *, simulator: bool = False
+) -> TokenChoice:
+    """Whether requests to `api_url` carry `GITHUB_TOKEN`: only to the API configured in
+    `environ` (the environment the command started in: `GITHUB_API_URL`, else api.github.com),
+    only over HTTPS unless its host is loopback, and never to the bundled simulator
+    (`simulator`). Any other address (an edited deployment parameter, a squatted port) gets
+    no token, and `withheld` says why."""
+    env = os.environ if environ is None else environ
+    token = read_token(env)
+    if token is None:
+        return TokenChoice()
+    configured = (configured_api_url(env) or LIVE_API_URL).rstrip("/")
+    scheme, host, *_ = _address(api_url)
+    if simulator:
+        reason = "it is the bundled simulator, which needs none"
+    elif _address(api_url) != _address(configured):
+        reason = (
+            f"the token goes only to {shown_api(configured)}, the API configured where the "
+            "command started (GITHUB_API_URL, else api.github.com)"
+        )
+    elif scheme != "https" and not (scheme == "http" and is_loopback_host(host)):
+        reason = "it would travel unencrypted; a token goes over HTTPS only (or to loopback)"
+    else:
+        return TokenChoice(token=token)
+    return TokenChoice(withheld=f"GITHUB_TOKEN is not sent to {shown_api(api_url)}: {reason}.")
 
 
 def lesson_api_url() -> str:
@@ -226,7 +301,13 @@ SQLITE_SERVER_SETTINGS = {
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
 }
-PREFECT_PROCESS_SETTINGS = ANALYTICS | STARTUP | SQLITE_SERVER_SETTINGS
+# A served deployment runs one flow run at a time: a concurrency slot, held under a lease.
+# Prefect keeps leases in the server's memory by default, so a server restarted while a run
+# held the slot forgets the lease and the slot stays taken; on disk (`$PREFECT_HOME`), an
+# expired lease is given back after a restart too.
+LEASE_STORAGE = "prefect.server.concurrency.lease_storage.filesystem"
+LEASES_ON_DISK = {"PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": LEASE_STORAGE}
+PREFECT_PROCESS_SETTINGS = ANALYTICS | STARTUP | SQLITE_SERVER_SETTINGS | LEASES_ON_DISK
 
 
 def without_flow_heartbeats() -> AbstractContextManager[object]:
@@ -262,6 +343,18 @@ def process_environment(
         else:
             env[name] = value
     return env
+
+
+# The servers a command starts (Prefect, the simulator, PostgreSQL) need no token: they never
+# see it, whatever the command's environment holds.
+SERVER_SECRETS = ("GITHUB_TOKEN",)
+
+
+def server_environment(
+    changes: Mapping[str, str | None] = (), *, prefect: bool = True
+) -> dict[str, str]:
+    """`process_environment` for a server this package starts: without `SERVER_SECRETS`."""
+    return process_environment({**dict.fromkeys(SERVER_SECRETS), **dict(changes)}, prefect=prefect)
 
 
 def apply_prefect_settings(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:

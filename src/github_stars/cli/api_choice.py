@@ -33,12 +33,25 @@ def api_for_run(settings: Settings) -> Iterator[tuple[Settings, str]]:
             f"Using the local GitHub API simulator at {sim.url}: figures come from a snapshot "
             f"dated {SNAPSHOT_DATE}, not live (use --live for the real API)."
         )
-        changed = changed_knobs(sim.settings())
+        changed = knobs_left_changed(sim)
         if changed:  # a lesson may have left latency, faults or limits on a shared simulator
             notice += f" Its knobs differ from a healthy API's: {changed}."
         yield settings.with_changes(api_url=sim.url), notice
     finally:
         sim.stop()  # only a simulator started here stops
+
+
+def knobs_left_changed(sim: Any) -> str:
+    """`changed_knobs` of a running simulator ('' if it does not say: whatever answers on
+    the simulator's port may not be one)."""
+    import httpx
+
+    from github_stars.simulator.control import SimulatorError
+
+    try:
+        return changed_knobs(sim.settings())
+    except (httpx.HTTPError, SimulatorError, ValueError, TypeError, AttributeError):
+        return ""
 
 
 def changed_knobs(settings: dict[str, Any]) -> str:

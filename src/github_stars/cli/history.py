@@ -6,8 +6,11 @@
 stdout: the stars per day of the last `--days` days (a row per repository, a column per day,
 `-` where a repository has no row that day: a failed fetch is a gap, never a zero), then the
 top movers over those days. `--csv` writes every row (one per repository and day, with a
-`repo` column); `--chart` the stars over time as a PNG line chart. Exit codes: 0, or 2 when
-the history cannot be read (a missing file, a URL with a password, no database there).
+`repo` column); `--chart` the stars over time as a PNG line chart. The history is opened read
+only: nothing is created or changed, whatever the file is. A row that is not a valid record is
+named on stderr (its day and repository, and why) and left out. Exit codes: 0; 1 when some rows
+were unreadable (the others are shown); 2 when the history cannot be read (a missing file, a
+URL with a password, no star history there).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from github_stars.cli.run import EXIT_OK, EXIT_USAGE, say
+from github_stars.cli.run import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
 
+EXIT_UNREADABLE = EXIT_FAILED  # shown, but some rows could not be read
+SHOWN_UNREADABLE = 20
 MISSING = "-"
 DEFAULT_DAYS = 7
 DEFAULT_TOP = 5
@@ -88,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.days < 1 or args.top < 1:
         parser.error("--days and --top must be at least 1")
-    from github_stars.core.history import StarHistory, location_problem
+    from github_stars.core.history import (
+        HistoryError,
+        StarHistory,
+        location_problem,
+        one_line,
+        records_frame,
+    )
 
     problem = location_problem(args.location)
     if problem:
@@ -96,12 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     if "://" not in args.location and not Path(args.location).expanduser().is_file():
         say(f"{parser.prog}: no history at {args.location} (a serve or --history run writes it)")
         return EXIT_USAGE
-    try:
-        with StarHistory.open(args.location) as history:
-            frame = history.frame()
-    except Exception as exc:  # the database's own error, in one line
-        say(f"{parser.prog}: cannot read {args.location}: {type(exc).__name__}: {exc}")
+    try:  # read only: nothing is created or changed, whatever the file is
+        with StarHistory.open(args.location, read_only=True) as history:
+            records, unreadable = history.read()
+    except HistoryError as exc:
+        say(f"{parser.prog}: {exc}")
         return EXIT_USAGE
+    except Exception as exc:  # the database's own error, in one line
+        say(f"{parser.prog}: cannot read {args.location}: {one_line(exc)}")
+        return EXIT_USAGE
+    for row in unreadable[:SHOWN_UNREADABLE]:
+        say(f"{parser.prog}: unreadable row, left out: {row}")
+    if len(unreadable) > SHOWN_UNREADABLE:
+        say(f"{parser.prog}: ... and {len(unreadable) - SHOWN_UNREADABLE:,} more unreadable rows")
+    frame = records_frame(records)
 
     print(summary(frame, args.location))
     if len(frame):
@@ -112,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     written = save(frame, args.csv, args.chart)
     if written:
         say("Written: " + "; ".join(written) + ".")
-    return EXIT_OK
+    return EXIT_UNREADABLE if unreadable else EXIT_OK
 
 
 def save(frame, csv_path: Path | None, chart_path: Path | None) -> list[str]:

@@ -1,10 +1,15 @@
-"""Prefect's console output in a command-line run: per-run INFO lines off unless `-v`."""
+"""Prefect's console output in a command-line run: per-run INFO lines off unless `-v`, and no
+traceback of a run that failed as a whole with one of our errors (the command says it in one
+line: `The run failed: ...`)."""
 
 from __future__ import annotations
 
 import logging
 
-RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+from github_stars.core.errors import GitHubStarsError
+
+FLOW_RUNS = "prefect.flow_runs"
+RUN_LOGGERS = (FLOW_RUNS, "prefect.task_runs")
 
 
 class _HidePrefectLogs(logging.Filter):
@@ -16,6 +21,9 @@ class _HidePrefectLogs(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(RUN_LOGGERS):
+            failed = record.exc_info and isinstance(record.exc_info[1], GitHubStarsError)
+            if failed and record.name.startswith(FLOW_RUNS):
+                return False  # a run that failed as a whole: the command says why, in one line
             return record.levelno >= self.run_level
         return not record.name.startswith("prefect") or record.levelno >= self.level
 

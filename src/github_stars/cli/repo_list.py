@@ -18,12 +18,13 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 from urllib.parse import urlsplit
 
 from github_stars.core.names import name_problem
 
 NAME_COLUMNS = ("repo", "full_name")
+STDIN = "<stdin>"
 _GITHUB_HOSTS = {"github.com", "www.github.com"}
 _URL_START = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/", re.IGNORECASE)
 
@@ -126,34 +127,55 @@ def parse_csv(text: str, source: str) -> RepoList:
 
 
 def parse_text(text: str, source: str) -> RepoList:
-    """Names from a list's text: a CSV if its first used line is a header, else plain lines."""
-    first = next((line for line in text.splitlines() if _strip_comment(line)), "")
-    if _looks_like_csv(first):
-        start = text.index(first)  # comments and blank lines before the header are skipped
-        prefix_lines = text[:start].count("\n")
-        parsed = parse_csv(text[start:], source)
-        for i, problem in enumerate(parsed.problems):
-            parsed.problems[i] = LineProblem(
-                problem.source, problem.line + prefix_lines, problem.text, problem.problem
-            )
-        return parsed
-    return parse_lines(text, source)
+    """Names from a list's text: a CSV if its first used line (not blank, not a comment) is a
+    header, else plain lines. The header is found by its position, so a comment that repeats
+    it (`# repo,stars`) is still a comment."""
+    lines = text.splitlines(keepends=True)
+    start = next((n for n, line in enumerate(lines) if _strip_comment(line)), None)
+    if start is None or not _looks_like_csv(lines[start]):
+        return parse_lines(text, source)
+    parsed = parse_csv("".join(lines[start:]), source)
+    parsed.problems = [
+        LineProblem(p.source, p.line + start, p.text, p.problem) for p in parsed.problems
+    ]
+    return parsed
 
 
-def read_repo_list(path: str, stdin: TextIO | None = None) -> RepoList:
+def decode_list(data: bytes, source: str) -> str:
+    """`data` as UTF-8 text without a byte-order mark; `RepoListError` names the line and
+    column of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RepoListError(
+            f"{source}:{line}: not a UTF-8 text file (byte 0x{data[exc.start]:02x} in "
+            f"column {column})"
+        ) from None
+
+
+def read_stdin(stdin: TextIO | BinaryIO) -> str:
+    """Standard input as text, decoded here (not by the locale), without a byte-order mark."""
+    stream = getattr(stdin, "buffer", stdin)
+    data = stream.read()
+    if isinstance(data, bytes):
+        return decode_list(data, STDIN)
+    return data.removeprefix("\ufeff")
+
+
+def read_repo_list(path: str, stdin: TextIO | BinaryIO | None = None) -> RepoList:
     """Read the list at `path` (`-`: standard input). Raises `RepoListError` if unreadable."""
     if path == "-":
         import sys
 
-        return parse_text((stdin or sys.stdin).read(), "<stdin>")
+        return parse_text(read_stdin(stdin or sys.stdin), STDIN)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise RepoListError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise RepoListError(f"{path}: is a directory, not a list of repositories") from None
-    except UnicodeDecodeError:
-        raise RepoListError(f"{path}: not a UTF-8 text file") from None
     except OSError as exc:
         raise RepoListError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return parse_text(text, path)
+    return parse_text(decode_list(data, path), path)

@@ -3,7 +3,8 @@
 stdout: one line per repository, in input order (the result). stderr: which API and which
 Prefect server, a progress display for more than `progress.SHOW_ABOVE` repositories, Prefect's
 warnings and errors, and a one-screen summary. Exit codes: 0 all succeeded, 1 some failed (or
-bad lines in a `--from` list), 2 usage error (bad option, unreadable `--from` list).
+bad lines in a `--from` list), 2 usage error (bad option, unreadable `--from` list, a `--history`
+that keeps another API's figures or cannot be opened).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from github_stars.settings import (
     LIVE_API_URL,
     LabPlaces,
     Settings,
-    read_token,
+    token_for,
     without_flow_heartbeats,
 )
 
@@ -34,7 +35,8 @@ EPILOG = """\
 --from PATH reads one owner/repo per line (blank lines and # comments ignored), a CSV with a
 'repo' or 'full_name' column, or GitHub URLs (https://github.com/owner/repo[.git]); '-' reads
 standard input. Exit codes: 0 all succeeded, 1 some repositories failed or lines of a --from
-list were unusable, 2 usage error (bad option, unreadable --from list). Other commands:
+list were unusable, 2 usage error (bad option, unreadable --from list, a --history that keeps
+another API's figures or cannot be opened). Other commands:
 'serve' (run it on a schedule), 'history' (the star history), 'server' (a local Prefect
 server for fast runs); 'python -m github_stars COMMAND --help' says more.
 """
@@ -122,6 +124,22 @@ def history_location(parser: argparse.ArgumentParser, text: str | None) -> str |
     return resolve_location(text)
 
 
+def history_refusal(location: str | None, settings: Settings) -> str | None:
+    """Why the history at `location` cannot take this run's figures (None when it can): it
+    keeps another API's, or the store cannot be opened. Checked before any request; opening
+    it creates it and records its API if new (the run's flow checks again)."""
+    if location is None:
+        return None
+    from github_stars.core.api import api_identity
+    from github_stars.core.history import HistoryError, StarHistory
+
+    try:
+        with StarHistory.open(location, api_identity(settings)):
+            return None
+    except HistoryError as exc:
+        return str(exc)
+
+
 def say(*lines: str) -> None:
     for line in lines:
         print(line, file=sys.stderr, flush=True)
@@ -152,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with ExitStack() as stack:
         settings, api_notice = stack.enter_context(api_for_run(run_settings(args)))
+        refusal = history_refusal(history, settings)
+        if refusal:
+            say(f"{parser.prog}: --history: {refusal}")
+            return EXIT_USAGE
         prefect_notice = stack.enter_context(
             prefect_for_run(LabPlaces.from_environment(), shared=dask)
         )
@@ -160,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             say(api_notice, prefect_notice)
             requests = sum(name_problem(name) is None for name in names)
-            warning = budget_notice(requests, settings.budget, bool(read_token()))
+            token = token_for(settings.api_url).token is not None
+            warning = budget_notice(requests, settings.budget, token)
             if warning:
                 say(warning)
         show = not (args.quiet or args.verbose)
@@ -207,9 +230,12 @@ def outcomes_after_failure(
     names: list[str], heard: dict[str, RepoResult], exc: GitHubStarsError
 ) -> list[RepoResult]:
     """Every repository's outcome when the run failed as a whole: those it reported, and
-    `exc` for the others, in input order."""
-    from github_stars.core import RepoResult
+    `exc` for the others, in input order (for a failure of the star history: the run
+    stopped)."""
+    from github_stars.core import HistoryError, RepoResult
 
+    if isinstance(exc, HistoryError):
+        exc = HistoryError(f"not kept: the run stopped ({exc})")
     return [heard.get(repo) or RepoResult.failed(repo, exc) for repo in names]
 
 

@@ -9,6 +9,8 @@ from github_stars.core.client import RequestCounts
 from github_stars.core.errors import (
     BadResponse,
     GitHubStarsError,
+    HistoryError,
+    HistoryOfAnotherApi,
     InvalidRepoName,
     RateLimited,
     RateLimitWaitTooLong,
@@ -30,6 +32,8 @@ __all__ = [
     "BadResponse",
     "GitHubApi",
     "GitHubStarsError",
+    "HistoryError",
+    "HistoryOfAnotherApi",
     "InvalidRepoName",
     "RateBudget",
     "RateLimitWaitTooLong",

@@ -27,11 +27,12 @@ import httpx
 from prefect import get_client
 
 from github_stars.core.client import RequestCounter, RequestCounts, fetch_repo, make_http_client
+from github_stars.core.credentials import run_token
 from github_stars.core.errors import RateLimited, TransientError
 from github_stars.core.observers import notify_opened
 from github_stars.core.pause import ApiPause, PrefectVariablePauses, variable_name
 from github_stars.core.rate_limits import SlotBatcher
-from github_stars.settings import USER_AGENT, Settings, read_token
+from github_stars.settings import USER_AGENT, Settings
 
 SIMULATOR_SERVICE = "github-stars-simulator"
 NOW_ATTEMPTS = 4  # tries at reading the API's date before a run gives up
@@ -66,7 +67,7 @@ class RunResources:
     """One run's HTTP client, request counter, pause and slot taker, in one process."""
 
     def __init__(self, settings: Settings) -> None:
-        token = read_token()  # read here, where the requests are made; never stored elsewhere
+        token = run_token(settings)  # only to the API configured where the command started
         self.counter = RequestCounter()
         self.http = make_http_client(settings, self.counter, token)
         self._prefect = get_client(sync_client=True) if settings.share_pause else None

@@ -153,20 +153,50 @@ def _message(response: httpx.Response) -> str:
         return ""
 
 
+# What a repository's answer must hold to be kept: each count an integer from 0 to what a
+# BIGINT column stores. A real answer is a few kilobytes; a body beyond `MAX_BODY_BYTES` is not
+# a repository.
+REQUIRED_COUNTS = ("stargazers_count", "forks_count")
+OPTIONAL_COUNTS = ("subscribers_count", "watchers_count")
+MAX_COUNT = 2**63 - 1
+MAX_BODY_BYTES = 1_000_000
+
+
+def count_problem(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    """Why `body[name]` is not a count (None when it is, or when it is absent and optional)."""
+    if name not in body:
+        return f"response has no integer '{name}'" if required else None
+    value = body[name]
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"response has no integer '{name}' (got {type(value).__name__})"
+    if not 0 <= value <= MAX_COUNT:
+        shown = str(value) if len(str(value)) <= 24 else f"a {len(str(value))}-digit number"
+        return f"response has an impossible '{name}' ({shown})"
+    return None
+
+
 def parse_repo(response: httpx.Response, full_name: str) -> dict[str, Any]:
-    """The repository JSON of a 2xx response, or `BadResponse` saying what is wrong."""
+    """The repository JSON of a 2xx response, or `BadResponse` saying what is wrong: not
+    JSON, not an object, too large, or a count that is missing, not an integer, negative or
+    beyond what a BIGINT holds. A `BadResponse` fails the task, so it is never cached."""
+    size = len(response.content)
+    kind = response.headers.get("Content-Type", "unknown content type")
+    if size > MAX_BODY_BYTES:
+        raise BadResponse(f"{full_name}: response is too large for a repository ({size} bytes)")
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        kind = response.headers.get("Content-Type", "unknown content type")
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadResponse(
-            f"{full_name}: response is not valid JSON ({kind}, {len(response.content)} bytes)"
+            f"{full_name}: response is not valid JSON ({kind}, {size} bytes)"
         ) from exc
     if not isinstance(body, dict):
         raise BadResponse(f"{full_name}: expected a JSON object, got {type(body).__name__}")
-    stars = body.get("stargazers_count")
-    if not isinstance(stars, int) or isinstance(stars, bool):
-        raise BadResponse(f"{full_name}: response has no integer 'stargazers_count'")
+    for name in (*REQUIRED_COUNTS, *OPTIONAL_COUNTS):
+        problem = count_problem(body, name, required=name in REQUIRED_COUNTS)
+        if problem:
+            raise BadResponse(f"{full_name}: {problem}")
     return body
 
 

@@ -56,3 +56,15 @@ class UnexpectedStatus(GitHubStarsError):
     """Any other HTTP status (e.g. 401 bad credentials, 451): reported, not retried."""
 
     kind = "http error"
+
+
+class HistoryError(GitHubStarsError):
+    """The star history cannot be opened, read or written (the store itself, not an answer):
+    the run stops; rows already committed stay."""
+
+    kind = "history"
+
+
+class HistoryOfAnotherApi(HistoryError):
+    """The history keeps another API's figures: a run against this API is refused before
+    any request."""

@@ -1,48 +1,65 @@
-"""A star history store: one row per repository and day, in SQLite or PostgreSQL.
+"""A star history store: one row per repository and day, of one API, in SQLite or PostgreSQL.
 
-    with StarHistory.open("data/history.db") as history:
-        history.record(StarRecord(day, "PrefectHQ/prefect", 21000, 1900, 180, now, api))
-        frame = history.frame()
+    with open_history("data/history.db", api.identity) as history:  # the pipeline, per run
+        history.keep(day, result, asked_at)
+    with StarHistory.open("data/history.db", read_only=True) as history:  # `history`
+        records, unreadable = history.read()
 
 The table `star_history` has the primary key (`day`, `repo_key`), `repo_key` being the
-lower-cased `owner/repo` (GitHub names are case-insensitive). `record` is a native upsert
-committed on its own, one short transaction per row: re-runs never duplicate a row and a
-killed writer loses nothing it already wrote. Only successful fetches are stored (`stars` is
-an int >= 0): a repository that failed on a day has no row that day, a gap and never a zero.
+lower-cased `owner/repo` (GitHub names are case-insensitive); counts are BIGINT. Each write is
+a native upsert committed on its own, one short transaction per row: re-runs never duplicate
+a row and a killed writer loses nothing it already wrote. Only successful fetches are stored:
+a repository that failed on a day has no row that day, a gap and never a zero.
 
-A location is a filesystem path (an SQLite file, created with its folders) or an SQLAlchemy
-URL (`sqlite:///...`, `postgresql+psycopg://user@host:port/db`). A URL must not hold a
-password: the location is a Prefect flow parameter, which Prefect stores. PostgreSQL's
-password comes from `PGPASSWORD` or `~/.pgpass`, as for any libpq client.
+A store belongs to one API: the table `star_history_meta` names it (`api`), written by the
+first writer (for a store made before it existed, the one API its rows name). Opening it for
+another API raises `HistoryOfAnotherApi` before anything is written, so the simulator's
+snapshot and live figures never share a history. A row is replaced only by a fresher answer
+(a later `fetched_at`) that did not come from Prefect's cache: which answers Prefect's cache
+holds (another `PREFECT_HOME`, another spelling of a name) never decides what is kept.
+
+Locations and engines: `history_locations`; the record and its checks: `history_records`.
+A failure of the store itself is a `HistoryError` in one line (never a password).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
-import time
-from dataclasses import astuple, dataclass, fields
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
+from github_stars.core.errors import HistoryError, HistoryOfAnotherApi
+from github_stars.core.history_locations import (  # re-exported: the store's public names
+    _on_sqlite_connect,
+    create_history_engine,
+    database_url,
+    location_problem,
+    resolve_location,
+    shown_url,
+)
+from github_stars.core.history_records import (
+    COLUMNS,
+    StarRecord,
+    UnreadableRow,
+    read_stored,
+    record_row,
+    validate_record,
+)
 from github_stars.core.results import RepoResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TABLE = "star_history"
-SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's write lock
-WAL_SWITCH_RETRY_S = 0.01  # between tries of the switch to WAL that SQLite refused at once
-CONNECT_TIMEOUT_S = 10
-SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
+META_TABLE = "star_history_meta"
+API_KEY = "api"
+COUNT_COLUMNS = ("stars", "forks", "watchers")
 # Any constant: serialises CREATE TABLE IF NOT EXISTS across processes on PostgreSQL.
 CREATE_LOCK_KEY = 0x5354_4152_5348_4953  # "STARSHIS"
 
@@ -75,186 +92,92 @@ star_history = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("repo_key", sa.String(255), primary_key=True),
     sa.Column("repo", sa.String(255), nullable=False),
-    sa.Column("stars", sa.Integer, nullable=False),
-    sa.Column("forks", sa.Integer, nullable=True),
-    sa.Column("watchers", sa.Integer, nullable=True),
+    sa.Column("stars", sa.BigInteger, nullable=False),
+    sa.Column("forks", sa.BigInteger, nullable=True),
+    sa.Column("watchers", sa.BigInteger, nullable=True),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("api", sa.String(255), nullable=False),
+)
+history_meta = sa.Table(
+    META_TABLE,
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
 )
 UPDATED = ("repo", "stars", "forks", "watchers", "fetched_at", "api")
 
 
-@dataclass(frozen=True)
-class StarRecord:
-    """One repository's counts on one day, as fetched from `api` at `fetched_at` (UTC).
-
-    Validated on creation: `stars` is an int >= 0 (a bool is not), `forks` and `watchers`
-    are ints >= 0 or None, `day` is a date (not a datetime), `fetched_at` is timezone-aware.
-    """
-
-    day: dt.date
-    repo: str
-    stars: int
-    forks: int | None
-    watchers: int | None
-    fetched_at: dt.datetime
-    api: str
-
-    def __post_init__(self) -> None:
-        validate_record(self)
-
-    @property
-    def repo_key(self) -> str:
-        """The case-insensitive key: `owner/repo` lower-cased."""
-        return self.repo.lower()
+def one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`: a database error in one line."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-COLUMNS = [f.name for f in fields(StarRecord)]
-
-
-def _row(record: StarRecord) -> dict[str, Any]:
-    return dict(zip(COLUMNS, astuple(record), strict=True))
-
-
-def _check_count(name: str, value: object, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-
-
-def _check_repo(repo: object) -> None:
-    if not isinstance(repo, str):
-        raise TypeError(f"repo must be a str like 'owner/repo', got {type(repo).__name__}")
-    parts = repo.split("/")
-    if len(parts) != 2 or not all(parts) or repo != repo.strip() or len(repo) > 255:
-        raise ValueError(f"repo must look like 'owner/repo', got {repo!r}")
-
-
-def validate_record(record: StarRecord) -> None:
-    """Raise TypeError/ValueError unless `record` is a storable success."""
-    if isinstance(record.day, dt.datetime) or not isinstance(record.day, dt.date):
-        raise TypeError(f"day must be a datetime.date, got {type(record.day).__name__}")
-    _check_repo(record.repo)
-    _check_count("stars", record.stars)
-    _check_count("forks", record.forks, optional=True)
-    _check_count("watchers", record.watchers, optional=True)
-    if not isinstance(record.fetched_at, dt.datetime) or record.fetched_at.tzinfo is None:
-        raise ValueError("fetched_at must be a timezone-aware datetime (UTC)")
-    if not isinstance(record.api, str) or not record.api:
-        raise ValueError("api must be a non-empty str naming the API that answered")
-
-
-# --- locations ---------------------------------------------------------------------------
-def _shown(url: URL) -> str:
-    """`url` without any password, for messages and repr."""
-    safe = url.difference_update_query(SECRET_QUERY_KEYS)
-    return safe.render_as_string(hide_password=True)
-
-
-def database_url(location: str | os.PathLike[str]) -> URL:
-    """The SQLAlchemy URL for `location` (a path or a URL); ValueError if it holds a password."""
-    text = os.fspath(location)
-    if "://" not in text:
-        path = Path(text).expanduser().absolute()
-        return URL.create("sqlite+pysqlite", database=str(path))
-    try:
-        url = sa.make_url(text)
-    except ArgumentError:
-        scheme = text.split("://", 1)[0]
-        raise ValueError(f"not a database URL (scheme {scheme!r})") from None
-    if url.password is not None or SECRET_QUERY_KEYS & set(url.query):
-        raise ValueError(
-            f"the history location {_shown(url)} must not contain a password (it is stored "
-            "as a Prefect flow parameter); set PGPASSWORD or use ~/.pgpass instead"
-        )
-    return _with_driver(url)
-
-
-def _with_driver(url: URL) -> URL:
-    backend = url.get_backend_name()
-    if backend == "postgresql":
-        return url.set(drivername="postgresql+psycopg")  # the only PostgreSQL driver we ship
-    if backend == "sqlite":
-        return url
-    raise ValueError(f"unsupported database {backend!r}: use an SQLite path or PostgreSQL URL")
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    """Wait for other processes' locks, then use WAL: readers and a writer do not block.
-
-    Two connections switching a new file to WAL at once: SQLite refuses one of them at once
-    ("database is locked", without waiting), so the switch is tried again until the busy
-    timeout. (Once the file is in WAL mode, the switch is a no-op.)
-    """
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                cursor.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise
-                time.sleep(WAL_SWITCH_RETRY_S)
-    finally:
-        cursor.close()
-
-
-def create_history_engine(url: URL) -> Engine:
-    """An engine for `url`: SQLite in WAL mode with a busy timeout, or psycopg."""
-    if url.get_backend_name() == "sqlite":
-        file = _sqlite_file(url)
-        if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        engine = sa.create_engine(url, connect_args=connect_args)
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
-        return engine
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
-    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-
-
-def create_table(engine: Engine) -> None:
-    """CREATE TABLE IF NOT EXISTS, safe when several processes start at once."""
+def create_tables(engine: sa.Engine) -> None:
+    """CREATE TABLE IF NOT EXISTS, safe when several processes start at once; on PostgreSQL,
+    counts of an older store widened to BIGINT."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":  # IF NOT EXISTS alone races on pg_type
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CREATE_LOCK_KEY)))
         conn.execute(CreateTable(star_history, if_not_exists=True))
+        conn.execute(CreateTable(history_meta, if_not_exists=True))
+        if engine.dialect.name == "postgresql":
+            _widen_counts(conn)
+
+
+def _widen_counts(conn: sa.Connection) -> None:
+    narrow = conn.execute(
+        sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :table "
+            "AND table_schema = current_schema() AND data_type = 'integer'"
+        ),
+        {"table": TABLE},
+    ).scalars()
+    for name in set(narrow) & set(COUNT_COLUMNS):  # names from our own list only
+        conn.execute(sa.text(f'ALTER TABLE {TABLE} ALTER COLUMN "{name}" TYPE BIGINT'))
 
 
 # --- the store ---------------------------------------------------------------------------
 class StarHistory:
-    """The star history at a location: `record` rows, read them back as records or a frame."""
+    """The star history at a location, of one API: `keep` or `record` rows, read them back.
 
-    def __init__(self, location: str | os.PathLike[str], api: str = "") -> None:
+    `api`: the API this store is opened for (the run's `GitHubApi.identity`); a store that
+    keeps another API's figures raises `HistoryOfAnotherApi`. `read_only`: nothing is
+    created or changed (the `history` command), and a location without a history raises
+    `HistoryError`.
+    """
+
+    def __init__(
+        self, location: str | os.PathLike[str], api: str | None = None, *, read_only: bool = False
+    ) -> None:
         self.url = database_url(location)
-        self.api = api  # the API whose answers a run keeps here (`keep`)
-        self.engine = create_history_engine(self.url)
+        self.read_only = read_only
+        self.engine = create_history_engine(self.url, read_only=read_only)
         try:
-            create_table(self.engine)
-        except BaseException:
+            if read_only:
+                self.api = self._existing_api()
+            else:
+                create_tables(self.engine)
+                self.api = self._claim(api) if api else self._stored_api()
+        except HistoryError:
             self.engine.dispose()
             raise
+        except (SQLAlchemyError, OSError) as exc:
+            self.engine.dispose()
+            raise HistoryError(f"cannot open the star history at {self}: {one_line(exc)}") from None
 
     @classmethod
-    def open(cls, location: str | os.PathLike[str]) -> StarHistory:
-        """Open (and create if missing) the history at a path or database URL."""
-        return cls(location)
+    def open(
+        cls, location: str | os.PathLike[str], api: str | None = None, *, read_only: bool = False
+    ) -> StarHistory:
+        """Open (and, unless `read_only`, create if missing) the history at a path or URL."""
+        return cls(location, api, read_only=read_only)
 
     def __repr__(self) -> str:
-        return f"StarHistory({_shown(self.url)!r})"
+        return f"StarHistory({self})"
+
+    def __str__(self) -> str:
+        return shown_url(self.url) if self.url.get_backend_name() != "sqlite" else self.url.database
 
     def close(self) -> None:
         """Close the store's connections."""
@@ -271,37 +194,93 @@ class StarHistory:
     ) -> None:
         self.close()
 
+    # --- the API the store belongs to ----------------------------------------------
+    def _stored_api(self) -> str | None:
+        query = sa.select(history_meta.c.value).where(history_meta.c.name == API_KEY)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def _existing_api(self) -> str | None:
+        """For reading: check there is a history here; the API it names, if any."""
+        tables = set(sa.inspect(self.engine).get_table_names())
+        if TABLE not in tables:
+            raise HistoryError(f"{self} holds no star history (no table {TABLE!r})")
+        return self._stored_api() if META_TABLE in tables else None
+
+    def _claim(self, api: str) -> str:
+        """The store's API, recorded now if it has none; `HistoryOfAnotherApi` unless `api`."""
+        stored = self._stored_api()
+        if stored is None:
+            query = sa.select(star_history.c.api).distinct().limit(3)
+            with self.engine.connect() as conn:
+                found = list(conn.execute(query).scalars())
+            if len(found) > 1:
+                raise HistoryError(
+                    f"the star history at {self} holds rows of several APIs "
+                    f"({', '.join(sorted(found))}); keep each API's rows in a history of its own"
+                )
+            values = {"name": API_KEY, "value": found[0] if found else api}
+            insert = self._insert(history_meta).values(**values)
+            with self.engine.begin() as conn:  # the first writer's API wins, atomically
+                conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
+            stored = self._stored_api()
+        if stored != api:
+            raise HistoryOfAnotherApi(
+                f"the star history at {self} keeps the figures of {stored}, not of {api}: a "
+                "history holds one API's figures (give this API a history of its own)"
+            )
+        return stored
+
     # --- writing ---------------------------------------------------------------------
-    def _insert(self) -> Any:
+    def _insert(self, table: sa.Table) -> Any:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
-        return dialect.insert(star_history)
+        return dialect.insert(table)
 
     def record(self, record: StarRecord, *, replace: bool = True) -> None:
         """Upsert one row, committed on its own.
 
-        `replace=True`: a row for the same day and repository is updated with `record`.
-        `replace=False`: an existing row is kept (an answer from a cache keeps the first
-        fetch's `fetched_at`).
+        `replace=True`: a row for the same day and repository is replaced if `record` was
+        fetched later. `replace=False`: an existing row is kept (an answer from a cache).
+        The store's API is `record.api`'s (recorded by the first record); another API's
+        record raises `HistoryOfAnotherApi`.
         """
         if not isinstance(record, StarRecord):
             raise TypeError(f"expected a StarRecord, got {type(record).__name__}")
         validate_record(record)
-        insert = self._insert().values(repo_key=record.repo_key, **_row(record))
-        keys = ["day", "repo_key"]
-        if replace:
-            changes = {name: insert.excluded[name] for name in UPDATED}
-            statement = insert.on_conflict_do_update(index_elements=keys, set_=changes)
-        else:
-            statement = insert.on_conflict_do_nothing(index_elements=keys)
-        with self.engine.begin() as conn:
-            conn.execute(statement)
+        if self.read_only:
+            raise HistoryError(f"the star history at {self} is open for reading only")
+        try:
+            self.api = self._claim(record.api) if self.api is None else self.api
+            if record.api != self.api:
+                self._claim(record.api)  # raises, saying which API the store keeps
+            insert = self._insert(star_history).values(
+                repo_key=record.repo_key, **record_row(record)
+            )
+            keys = ["day", "repo_key"]
+            if replace:
+                fresher = star_history.c.fetched_at < insert.excluded.fetched_at
+                changes = {name: insert.excluded[name] for name in UPDATED}
+                statement = insert.on_conflict_do_update(
+                    index_elements=keys, set_=changes, where=fresher
+                )
+            else:
+                statement = insert.on_conflict_do_nothing(index_elements=keys)
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+        except (SQLAlchemyError, OSError) as exc:
+            raise HistoryError(
+                f"could not write {record.repo}'s row of {record.day} to the star history at "
+                f"{self} ({one_line(exc)}); the rows written before it stay"
+            ) from None
 
     def keep(self, day: dt.date, result: RepoResult, asked_at: dt.datetime) -> None:
         """Keep `result` as `day`'s row of its repository (the pipeline's call, as each
-        result arrives): nothing for a failure; an answer from Prefect's cache keeps the row
-        an earlier run of the day wrote."""
+        result arrives): nothing for a failure; an answer from Prefect's cache never replaces
+        a row (it fills a missing one); a fresh answer replaces an older fetch's row."""
         if not result.ok:
             return
+        if self.api is None:
+            raise HistoryError("open the history with its API (open_history) to keep rows")
         record = StarRecord(
             day=day,
             repo=result.repo,
@@ -314,22 +293,33 @@ class StarHistory:
         self.record(record, replace=not result.cached)
 
     # --- reading ---------------------------------------------------------------------
-    def records(self) -> list[StarRecord]:
-        """Every row, ordered by day, then repository (case-insensitively)."""
-        columns = [star_history.c[name] for name in COLUMNS]
+    def read(self) -> tuple[list[StarRecord], list[UnreadableRow]]:
+        """Every row, ordered by day, then repository (case-insensitively): the valid ones as
+        records, the others as `UnreadableRow`s (their day and repository, and why)."""
+        raw = sa.types.NullType()  # no conversion by SQLAlchemy: each row is checked alone
+        columns = [sa.type_coerce(star_history.c[name], raw).label(name) for name in COLUMNS]
         query = sa.select(*columns).order_by(star_history.c.day, star_history.c.repo_key)
-        with self.engine.connect() as conn:
-            return [StarRecord(*row) for row in conn.execute(query)]
+        records, unreadable = [], []
+        try:
+            with self.engine.connect() as conn:
+                for row in conn.execute(query).mappings():
+                    found = read_stored(dict(row))
+                    (records if isinstance(found, StarRecord) else unreadable).append(found)
+        except SQLAlchemyError as exc:
+            raise HistoryError(f"cannot read the star history at {self}: {one_line(exc)}") from None
+        return records, unreadable
+
+    def records(self) -> list[StarRecord]:
+        """Every readable row, ordered by day, then repository (see `read`)."""
+        return self.read()[0]
 
     def frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame (see `records_frame` for the columns and dtypes)."""
+        """The readable rows as a DataFrame (see `records_frame` for the columns and dtypes)."""
         return records_frame(self.records())
 
     def days(self) -> list[dt.date]:
-        """The days that have at least one row, in order."""
-        query = sa.select(star_history.c.day).distinct().order_by(star_history.c.day)
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+        """The days that have at least one readable row, in order."""
+        return sorted({record.day for record in self.records()})
 
     def count(self) -> int:
         """How many rows (repository-days) the history holds."""
@@ -346,7 +336,7 @@ def records_frame(records: list[StarRecord]) -> pd.DataFrame:
     """
     import pandas as pd  # here: only reading a frame needs pandas
 
-    frame = pd.DataFrame([_row(r) for r in records], columns=COLUMNS)
+    frame = pd.DataFrame([record_row(r) for r in records], columns=COLUMNS)
     frame["day"] = pd.to_datetime(frame["day"])
     frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True)
     return frame.astype({"stars": "int64", "forks": "Int64", "watchers": "Int64"})
@@ -366,23 +356,26 @@ class NoHistory:
 
 
 def open_history(location: str | None, api: str) -> StarHistory | NoHistory:
-    """The history at `location` (a path or a database URL) for the answers of `api`, or
-    `NoHistory` for None."""
-    return NoHistory() if location is None else StarHistory(location, api)
+    """The history at `location` (a path or a database URL) for the API `api` (the run's
+    `GitHubApi.identity`), or `NoHistory` for None. A store that keeps another API's figures
+    raises `HistoryOfAnotherApi`, before the run sends any request."""
+    return NoHistory() if location is None else StarHistory.open(location, api)
 
 
-def location_problem(text: str) -> str | None:
-    """Why `text` cannot be a history location (None when it can); never repeats a password."""
-    try:
-        database_url(text)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def resolve_location(text: str) -> str:
-    """`text` as a flow parameter: a database URL as given, a path made absolute (a served
-    flow runs in another working directory)."""
-    if "://" in text:
-        return text
-    return str(Path(text).expanduser().absolute())
+__all__ = [
+    "COLUMNS",
+    "HistoryError",
+    "HistoryOfAnotherApi",
+    "NoHistory",
+    "StarHistory",
+    "StarRecord",
+    "UnreadableRow",
+    "_on_sqlite_connect",
+    "create_history_engine",
+    "create_tables",
+    "database_url",
+    "location_problem",
+    "open_history",
+    "records_frame",
+    "resolve_location",
+]

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from github_stars.servers.prefect import PrefectServer, prefect_answers
-from github_stars.settings import LabPlaces, process_environment
+from github_stars.settings import LabPlaces, process_environment, server_environment
 from github_stars.simulator.control import SimulatorError, simulator_running, start_simulator
 
 START_TIMEOUT = 180.0
@@ -149,7 +149,7 @@ def start(places: LabPlaces) -> str:
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=process_environment(_place_variables(places)),
+            env=server_environment(_place_variables(places)),
             start_new_session=True,
         )
     pid_file(places).write_text(str(holder.pid))

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 
 from github_stars.servers.processes import stop_process
-from github_stars.settings import postgres_user, process_environment
+from github_stars.settings import postgres_user, process_environment, server_environment
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -162,12 +162,12 @@ class PostgresCluster:
 
     def _owner_kwargs(self) -> dict:
         if self._user is None:
-            return {}
+            return {"env": server_environment(prefect=False)}
         return {
             "user": self._user.pw_uid,
             "group": self._user.pw_gid,
             "extra_groups": [],
-            "env": process_environment(
+            "env": server_environment(
                 {"HOME": str(self.root), "USER": self._user.pw_name}, prefect=False
             ),
         }

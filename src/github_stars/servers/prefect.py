@@ -28,7 +28,7 @@ from types import TracebackType
 import httpx
 
 from github_stars.servers.processes import free_port, stop_process
-from github_stars.settings import LOOPBACK, process_environment
+from github_stars.settings import LOOPBACK, server_environment
 
 START_TIMEOUT = 180.0  # generous: a busy machine starts slowly (docs/decisions.md)
 STOP_TIMEOUT = 15.0
@@ -102,7 +102,8 @@ class PrefectServer:
         return self.home / "logs" / "prefect-server.log" if self.home else None
 
     def environment(self) -> dict[str, str]:
-        """The server process's environment: ours, Prefect's process settings, its home."""
+        """The server process's environment: ours without the token, Prefect's process
+        settings, its home."""
         changes: dict[str, str | None] = {
             "PREFECT_API_URL": None,
             "PREFECT_HOME": str(self.home),
@@ -117,7 +118,7 @@ class PrefectServer:
                 "PREFECT_UI_STATIC_DIRECTORY": str(self.home / "ui"),
                 "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             }
-        return process_environment({**changes, **self.extra_env})
+        return server_environment({**changes, **self.extra_env})
 
     def start(self) -> PrefectServer:
         """Start the server and wait (at most `start_timeout` s) until `/api/health` answers."""
@@ -150,13 +151,26 @@ class PrefectServer:
         self.start_seconds = time.perf_counter() - started
         return self
 
+    @property
+    def exited(self) -> bool:
+        """Whether the server was started and its process has ended since."""
+        return self.process is not None and self.process.poll() is not None
+
+    def restart(self) -> PrefectServer:
+        """Start the server again, on the same port and home, after its process ended."""
+        if self.exited:
+            self.process = None
+        return self.start()
+
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         while not prefect_answers(self.api_url, timeout=5.0):
-            if self.process.poll() is not None:
+            process = self.process  # None once `stop()` was called from another thread
+            if process is None or process.poll() is not None:
+                code = process.returncode if process else "(stopped)"
                 raise PrefectServerError(
-                    f"the Prefect server exited with code {self.process.returncode} "
-                    f"before answering; its log ends:\n{log_tail(self.log_path)}"
+                    f"the Prefect server exited with code {code} before answering; its log "
+                    f"ends:\n{log_tail(self.log_path)}"
                 )
             if time.monotonic() > deadline:
                 raise PrefectServerError(

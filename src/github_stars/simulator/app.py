@@ -5,7 +5,8 @@ in the shapes of GitHub's published OpenAPI description (`full-repository`, `bas
 `rate-limit-overview`) with GitHub's headers (see `headers.py` and the README next to this file).
 Control routes (not part of GitHub's API) under `/_simulator/`: `health`, `settings`
 (GET, PUT replaces, PATCH merges), `reset` (POST), `requests` and `stats` (GET), `calendar`
-(GET, POST jumps). With a calendar on (`clock.py`), figures are those of the simulated day
+(GET, POST jumps), answered to loopback callers only, changes as JSON only (`guard.py`). With
+a calendar on (`clock.py`), figures are those of the simulated day
 (`calendar.py`) and every answer's `Date` is simulated time.
 """
 
@@ -19,7 +20,7 @@ import math
 import os
 import random
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from github_stars.simulator.calendar import repo_on_day
 from github_stars.simulator.clock import Clock
+from github_stars.simulator.guard import ControlGuard
 from github_stars.simulator.headers import (
     API_VERSIONS,
     DEFAULT_API_VERSION,
@@ -79,14 +81,21 @@ class RateWindow:
     used: int = 0
 
 
+# What the simulator remembers is bounded, however long it runs and whoever calls it: the
+# newest `LOG_LIMIT` requests, and the rate windows of at most `WINDOW_LIMIT` identities (the
+# oldest window goes first; an expired window is forgotten anyway).
+LOG_LIMIT = 50_000
+WINDOW_LIMIT = 10_000
+
+
 @dataclass
 class SimulatorState:
-    """Settings plus everything the simulator has seen since the last reset."""
+    """Settings plus everything the simulator has seen since the last reset (bounded)."""
 
     settings: SimulatorSettings = field(default_factory=SimulatorSettings)
-    log: list[dict[str, Any]] = field(default_factory=list)
+    log: deque = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     attempts: Counter = field(default_factory=Counter)
-    windows: dict[str, RateWindow] = field(default_factory=dict)
+    windows: OrderedDict[str, RateWindow] = field(default_factory=OrderedDict)
     recent: deque = field(default_factory=deque)
     started_at: float = field(default_factory=time.time)
     reset_at: float = 0.0  # requests that began before this belong to the previous run
@@ -118,7 +127,10 @@ class SimulatorState:
     def window_for(self, identity: str, now: float) -> RateWindow:
         window = self.windows.get(identity)
         if window is None or now >= window.started + self.settings.rate_limit_window:
+            self.windows.pop(identity, None)
             window = self.windows[identity] = RateWindow(started=now)
+            while len(self.windows) > WINDOW_LIMIT:  # the oldest window first
+                self.windows.popitem(last=False)
         return window
 
     def rate_headers(self, identity: str, now: float) -> dict[str, str]:
@@ -414,7 +426,7 @@ class GitHubSimulator:
                     values = self.state.settings.to_dict() | values
                 self.state.apply_settings(SimulatorSettings.from_dict(values), named)
             except (ValueError, TypeError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=422)
+                return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(self.state.settings.to_dict())
 
     async def reset(self, request: Request) -> Response:
@@ -429,11 +441,11 @@ class GitHubSimulator:
                 day, advance = _jump_request(await request.json())
                 self.state.clock.jump(day, advance)
             except (ValueError, TypeError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=422)
+                return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(self.state.clock.describe())
 
     async def requests(self, request: Request) -> Response:
-        return JSONResponse(self.state.log)
+        return JSONResponse(list(self.state.log))
 
     async def stats(self, request: Request) -> Response:
         api = [e for e in self.state.log if e["path"].startswith(("/repos/", "/repositories/"))]
@@ -476,7 +488,7 @@ def create_app(settings: SimulatorSettings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={404: sim.no_route, 405: sim.no_route},
-        middleware=[Middleware(SimulatedDate, clock=sim.state.clock)],
+        middleware=[Middleware(ControlGuard), Middleware(SimulatedDate, clock=sim.state.clock)],
     )
     app.state.simulator = sim
     return app

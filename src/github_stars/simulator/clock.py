@@ -73,6 +73,9 @@ class Clock:
     def jump(self, day: int | None = None, advance_days: int = 0) -> None:
         """Set the day (to its 00:00:00) if given, then advance whole days; raises ValueError."""
         now = time.time()
+        for name, value in (("day", day or 0), ("advance_days", advance_days)):
+            if abs(value) > self.max_day:  # before any arithmetic: 10**400 days is no float
+                raise ValueError(f"{name} must stay between 0 and {self.max_day}")
         seconds = self.elapsed(now) if day is None else day * DAY
         seconds += advance_days * DAY
         if not 0 <= seconds // DAY <= self.max_day:

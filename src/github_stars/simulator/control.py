@@ -123,11 +123,13 @@ class Simulator:
                 os.remove(self.log_path)
 
     def _send(self, method: str, path: str, body: Any = None) -> Any:
+        if method != "GET" and body is None:
+            body = {}  # a change is always JSON (the simulator's guard takes nothing else)
         try:
             response = self._http.request(method, path, json=body)
         except httpx.TransportError as exc:
             raise SimulatorError(f"simulator at {self.url} is not reachable: {exc}") from exc
-        if response.status_code == 422:
+        if response.status_code == 400:
             raise ValueError(response.json()["error"])
         response.raise_for_status()
         return response.json()
@@ -159,6 +161,8 @@ def start_simulator(port: int | None = None, **settings: Any) -> Simulator:
     The steps of lessons 00-04 talk to the simulator on the lab's port (`settings.
     lesson_api_url`); the pipeline from lesson 05 on, to the one its `Settings` name.
     """
+    from github_stars.settings import server_environment
+
     port = default_port() if port is None else port
     if port in _started and _started[port].process.poll() is None:
         sim = Simulator(port, _started[port].process, _started[port].log_path)
@@ -173,6 +177,8 @@ def start_simulator(port: int | None = None, **settings: Any) -> Simulator:
             stdout=log_fd,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=server_environment(prefect=False),  # no token: the simulator needs none
+            start_new_session=True,  # a terminal's Ctrl-C is for the command, which stops it
         )
         os.close(log_fd)
         deadline = time.monotonic() + START_TIMEOUT

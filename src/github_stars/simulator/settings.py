@@ -9,6 +9,8 @@ from datetime import date
 from typing import Any
 
 FAULT_KINDS = {"ok", "non_json", "truncated", "missing_stars", "reset", "hang"}
+NUMBER_TYPES = {"float", "int", "int | None", "float | None"}
+MAX_KNOB = 1e12  # any number knob: seconds, counts, a seed
 
 
 @dataclass
@@ -60,6 +62,7 @@ class SimulatorSettings:
         return settings
 
     def validate(self) -> None:
+        self._validate_numbers()
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
         if min(self.latency, self.jitter, self.rate_limit_window, self.secondary_window) < 0:
@@ -75,14 +78,37 @@ class SimulatorSettings:
         statuses = [*self.failure_statuses, self.fail_first_status]
         if any(not (400 <= s <= 599) for s in statuses):
             raise ValueError("failure statuses must be HTTP error codes (400-599)")
+        if not isinstance(self.faults, dict) or not isinstance(self.failure_statuses, list):
+            raise ValueError("faults must be an object of lists, failure_statuses a list")
         for repo, script in self.faults.items():
+            if not isinstance(script, list):
+                raise ValueError(f"faults[{repo!r}] must be a list of steps")
             for step in script:
                 if isinstance(step, str) and step not in FAULT_KINDS:
                     raise ValueError(f"faults[{repo!r}]: unknown kind {step!r}")
+                if isinstance(step, bool) or not isinstance(step, int | str):
+                    raise ValueError(f"faults[{repo!r}]: a step is a status or a kind")
                 if isinstance(step, int) and not (200 <= step <= 599):
                     raise ValueError(f"faults[{repo!r}]: bad status {step}")
         self.faults = {repo.lower(): list(script) for repo, script in self.faults.items()}
         self._validate_calendar()
+
+    def _validate_numbers(self) -> None:
+        """Every number knob is a finite number no larger than `MAX_KNOB` (JSON can say
+        `1e400`, read as infinity, or a 400-digit integer)."""
+        numbers = [f.name for f in fields(self) if f.type in NUMBER_TYPES]
+        for name in numbers:
+            value = getattr(self, name)
+            if value is None and "None" in type(self).__dataclass_fields__[name].type:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, not {type(value).__name__}")
+            if not (abs(value) <= MAX_KNOB and math.isfinite(value)):  # no float of a big int
+                raise ValueError(f"{name} must be a finite number of at most {MAX_KNOB:g}")
+        statuses = self.failure_statuses if isinstance(self.failure_statuses, list) else []
+        for status in (*statuses, self.fail_first_status):
+            if isinstance(status, bool) or not isinstance(status, int):
+                raise ValueError("failure statuses must be integers")
 
     def _validate_calendar(self) -> None:
         seconds = self.day_seconds
