@@ -346,11 +346,9 @@ def test_a_github_api_pickles_without_its_resources_and_builds_its_own_where_unp
         api.pause(RateLimited("psf/requests: rate limited", wait_seconds=3600))  # within max_wait
         sent = pickle.dumps(api)
         assert b"httpx" not in sent  # no client, connection or lock travels with the value
-        copy = pickle.loads(sent)
-        assert copy == api  # the same run and API ...
-        assert copy.resources is not api.resources  # ... with resources of its own
-        assert copy.resources.counter.snapshot().requests == 0
-        copy.close()
+        same_process = pickle.loads(sent)
+        assert same_process == api  # the same run: its copies share its resources here
+        assert same_process.resources is api.resources
         child = subprocess.run(
             [sys.executable, "-c", CHILD],
             input=sent,
@@ -367,15 +365,27 @@ def test_a_github_api_pickles_without_its_resources_and_builds_its_own_where_unp
     assert sim.stats()["by_repo"] == {"psf/requests": 1, "encode/httpx": 1}
 
 
-def test_a_run_closes_its_client_when_it_ends_and_a_dropped_copy_closes_its_own(settings):
+def test_a_run_closes_its_client_when_it_ends_and_its_last_dropped_copy_closes_it_too(settings):
     with GitHubApi.open(settings) as api:
         http = api.resources.http
     assert http.is_closed
-    copy = pickle.loads(pickle.dumps(api))
-    copied = copy.resources.http
-    del copy  # a Dask task's copy, dropped when its task ends
+    copy = pickle.loads(pickle.dumps(api))  # as a Dask task's copy, in a process of its own
+    del api
+    gc.collect()
+    copied = copy.resources.http  # no other value of the run here: resources of its own
+    assert not copied.is_closed
+    del copy  # the task ends
     gc.collect()
     assert copied.is_closed
+
+
+def test_more_runs_at_once_than_ever_before_keep_their_clients_open(settings):
+    apis = [GitHubApi.open(settings) for _ in range(12)]
+    clients = [api.resources.http for api in apis]
+    assert not any(client.is_closed for client in clients)
+    for api in apis:
+        api.close()
+    assert all(client.is_closed for client in clients)
 
 
 def test_two_runs_in_one_process_have_their_own_pause_and_counters(sim, settings):

@@ -5,10 +5,11 @@
 
 A `GitHubApi` is frozen: the run's `Settings`, the identity its answers are cached under, and
 the run's id. What a run needs to send requests, the HTTP client, the request counter,
-GitHub's pause and the rate-limit slot taker (`RunResources`), the value builds the first time
-a task asks, and owns: the flow's value is shared by the run's threads and closes them when the
-flow's `with` block ends. Dask sends a copy with each task, which travels without them and
-builds its own in the worker, closed when the copy is dropped.
+GitHub's pause and the rate-limit slot taker (`RunResources`), are built the first time a task
+asks, in each process the run reaches, and owned by the run there (`OwnedResources`): the
+flow's value is shared by the run's threads and closes them when the flow's `with` block ends;
+the copies Dask sends with each task travel without them and share those of their run in the
+worker, closed once no copy of the run is left there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -85,17 +87,19 @@ class RunResources:
 
 
 class OwnedResources:
-    """The `RunResources` of one `GitHubApi` value: built on first use, closed by `close()` or
-    when the value is garbage collected. A pickled copy (a Dask task's) carries none: the
-    client, its connections and the locks stay in the process that made them."""
+    """The `RunResources` of one run in this process: built on first use, closed by `close()`
+    or once no value of the run refers to them any more. A pickled copy of the run's value (a
+    Dask task's) carries none: unpickled, it shares those of the copies of the same run alive
+    in that process, or starts new ones (`resources_of_run`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
         self._lock = threading.Lock()
         self._made: RunResources | None = None
         self._closer: weakref.finalize | None = None
 
-    def __reduce__(self) -> tuple[type[OwnedResources], tuple[()]]:
-        return (OwnedResources, ())
+    def __reduce__(self) -> tuple[Callable[[str], OwnedResources], tuple[str]]:
+        return (resources_of_run, (self.run_id,))
 
     def get(self, settings: Settings) -> RunResources:
         with self._lock:
@@ -111,6 +115,23 @@ class OwnedResources:
             closer()
 
 
+# The runs alive in this process, each shared by the copies of its value that Dask's tasks
+# bring (their threads then share one client, pause and slot taker, as a flow's threads do).
+# Weak: an entry goes with the last value of its run, so no live run's client is ever closed.
+_LIVE: weakref.WeakValueDictionary[str, OwnedResources] = weakref.WeakValueDictionary()
+_LIVE_LOCK = threading.Lock()
+
+
+def resources_of_run(run_id: str) -> OwnedResources:
+    """The resources of the run `run_id` in this process, shared by the copies of its value
+    alive here; a run no value refers to any more is not kept (`_LIVE` is weak)."""
+    with _LIVE_LOCK:
+        found = _LIVE.get(run_id)
+        if found is None:
+            found = _LIVE[run_id] = OwnedResources(run_id)
+        return found
+
+
 @dataclass(frozen=True)
 class GitHubApi:
     """The API a run talks to: its settings, its identity for cache keys, the run's id."""
@@ -118,9 +139,10 @@ class GitHubApi:
     settings: Settings
     identity: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    owned: OwnedResources = field(
-        default_factory=OwnedResources, init=False, repr=False, compare=False
-    )
+    owned: OwnedResources = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "owned", resources_of_run(self.run_id))
 
     @classmethod
     def open(cls, settings: Settings) -> GitHubApi:
