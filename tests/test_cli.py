@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from github_stars.core.history import StarHistory
+from github_stars.core.star_history import StarHistory
 from github_stars.simulator import free_port
 from github_stars.simulator.snapshot import SNAPSHOT_DATE, load_snapshot, snapshot_stars
 

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from github_stars.cli.history import main as history_main
-from github_stars.core.history import StarHistory, StarRecord
+from github_stars.core.star_history import StarHistory, StarRecord
 from github_stars.pipeline import show_stars
-from github_stars.reports.history import gains_per_day, stars_by_day
+from github_stars.reports.history_report import gains_per_day, stars_by_day
 from github_stars.servers.postgres import SUPERUSER, PostgresCluster, postgres_available
 from github_stars.simulator.calendar import example_repos, launch_day, shape_of, stars_on
 

@@ -1,6 +1,7 @@
-"""The star history store (`github_stars.core.history`) and its report (`reports.history`):
-one row per repository and day, no duplicates on re-runs, nothing lost when a writer is
-killed, gaps never zeros; on SQLite and on a throw-away PostgreSQL cluster."""
+"""The star history store (`github_stars.core.star_history`) and its report
+(`reports.history_report`): one row per repository and day, no duplicates on re-runs,
+nothing lost when a writer is killed, gaps never zeros; on SQLite and on a throw-away
+PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -29,15 +30,15 @@ import pytest
 import sqlalchemy as sa
 
 from github_stars.core import HistoryError, HistoryOfAnotherApi, RepoResult
-from github_stars.core import history as history_module
-from github_stars.core.history import (
+from github_stars.core import star_history as history_module
+from github_stars.core.star_history import (
     StarHistory,
     StarRecord,
     database_url,
     location_problem,
     open_history,
 )
-from github_stars.reports import history as report
+from github_stars.reports import history_report as report
 
 try:  # the throw-away cluster helper (moving from `lab` to `servers`)
     from github_stars.servers.postgres import SUPERUSER, PostgresCluster, postgres_available

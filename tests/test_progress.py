@@ -159,7 +159,7 @@ def test_the_command_lines_display_counts_every_outcome_of_the_run(sim, monkeypa
 
     monkeypatch.setenv("GITHUB_API_URL", sim.url)
     monkeypatch.setattr(progress_module, "RunProgress", KeptProgress)
-    monkeypatch.setattr("github_stars.cli.logs.set_log_verbosity", lambda verbose, quiet: None)
+    monkeypatch.setattr("github_stars.cli.verbosity.set_log_verbosity", lambda verbose, quiet: None)
     repos = ["pallets/click", "psf/black", "not a name", "encode/httpx"]
     assert main(repos) == 1  # an invalid name fails the run
     lines = capsys.readouterr().out.splitlines()

@@ -13,7 +13,7 @@ import pytest
 
 from github_stars.core import RepoResult
 from github_stars.lab.measure import connect_to_prefect
-from github_stars.reports.results import (
+from github_stars.reports.run_report import (
     plot_language_counts,
     plot_stars_vs_forks,
     read_results,

@@ -34,7 +34,7 @@ from prefect.exceptions import ObjectNotFound
 
 from github_stars.cli.serve import deployment_parameters, poll_seconds
 from github_stars.cli.serve import main as serve_main
-from github_stars.core.history import StarHistory
+from github_stars.core.star_history import StarHistory
 from github_stars.pipeline import show_stars
 from github_stars.simulator.calendar import example_repos
 

@@ -1,6 +1,6 @@
 """The servers: `python -m github_stars server start|status|stop` (the lab's Prefect server and
 simulator in the background), which Prefect server a command-line run uses, a
-`servers.PrefectServer` on SQLite, and `servers.lab.LabServers` reusing servers that already
+`servers.PrefectServer` on SQLite, and `servers.lab_servers.LabServers` reusing servers that already
 answer. Everything runs on free ports of 127.0.0.1 with a PREFECT_HOME of its own, and is
 stopped by the test that started it.
 """

@@ -77,7 +77,7 @@ FEATURES = {
             "stats_futures = fetch_stats.map(github_repos, settings=unmapped(settings))",
         },
     ),
-    "client": (
+    "one_client": (
         {
             "import httpx",
             "from github_stars.core import Settings",

@@ -43,7 +43,7 @@ from test_history import another_applications_file
 from test_serve import alive, completed_runs, deployment_and_runs, pause, serving, wait_for
 
 from github_stars.core import RepoResult
-from github_stars.core.history import StarHistory
+from github_stars.core.star_history import StarHistory
 from github_stars.servers import PrefectServer, free_port, start_simulator
 from github_stars.settings import TokenChoice, server_environment, token_for
 from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars

@@ -2,8 +2,8 @@
 
 A module of its own, light to import: JupyterLab loads it when it starts (the entry point
 `prefect-ui` in pyproject.toml). `binder/start` runs the lab's servers
-(`github_stars.servers.lab`): `prefect server start` on loopback with the UI and the API under
-the proxy's path (`PREFECT_UI_SERVE_BASE` is `<jupyter base url>prefect-ui`,
+(`github_stars.servers.lab_servers`): `prefect server start` on loopback with the UI and the
+API under the proxy's path (`PREFECT_UI_SERVE_BASE` is `<jupyter base url>prefect-ui`,
 `PREFECT_SERVER_API_BASE_PATH` that plus `/api`). The proxy passes the full path through
 (`absolute_url`), so the browser, the proxy and the server all use the same URLs, and the
 notebooks' client reaches the same server directly at `PREFECT_API_URL`.

@@ -29,6 +29,7 @@ DEFAULT_REPOS = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transfor
 USER_AGENT = "resilient-pipelines-github-stars/0.1"
 LOOPBACK = "127.0.0.1"
 SIMULATOR_PORT = 8765  # the lab's simulator (make lab, Binder, make server)
+SIMULATOR_SERVICE = "github-stars-simulator"  # what the simulator's /_simulator/health says
 PREFECT_PORT = 4200  # the lab's Prefect server
 OFF = {"off", "0", "false", "no"}
 

@@ -56,7 +56,7 @@ def knobs_left_changed(sim: Any) -> str:
 
 def changed_knobs(settings: dict[str, Any]) -> str:
     """The simulator settings that differ from their defaults, as `name=value, ...`."""
-    from github_stars.simulator.settings import SimulatorSettings
+    from github_stars.simulator.knobs import SimulatorSettings
 
     defaults = SimulatorSettings().to_dict()
     return ", ".join(

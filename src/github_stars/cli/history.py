@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def stars_table(frame, days: int) -> str:
     """The last `days` days of stars: a row per repository, a column per day (MM-DD)."""
-    from github_stars.reports.history import stars_by_day
+    from github_stars.reports.history_report import stars_by_day
 
     table = stars_by_day(frame).tail(days).T
     table.columns = [day.strftime("%m-%d") for day in table.columns]
@@ -63,7 +63,7 @@ def stars_table(frame, days: int) -> str:
 
 def movers_table(frame, days: int, top: int) -> str:
     """The `top` repositories by stars gained over the last `days` days."""
-    from github_stars.reports.history import top_movers
+    from github_stars.reports.history_report import top_movers
 
     movers = top_movers(frame, days=days, n=top)
     if movers.empty:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.days < 1 or args.top < 1:
         parser.error("--days and --top must be at least 1")
-    from github_stars.core.history import (
+    from github_stars.core.star_history import (
         HistoryError,
         StarHistory,
         location_problem,
@@ -141,7 +141,7 @@ def save(frame, csv_path: Path | None, chart_path: Path | None) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")  # a file, never a window
-    from github_stars.reports.history import save_history
+    from github_stars.reports.history_report import save_history
 
     save_history(frame, csv_path, chart_path)
     return [f"{kind}: {path}" for kind, path in (("CSV", csv_path), ("chart", chart_path)) if path]

@@ -116,7 +116,7 @@ def history_location(parser: argparse.ArgumentParser, text: str | None) -> str |
     with a password is a usage error (it would be stored with the flow run's parameters)."""
     if text is None:
         return None
-    from github_stars.core.history import location_problem, resolve_location
+    from github_stars.core.star_history import location_problem, resolve_location
 
     problem = location_problem(text)
     if problem:
@@ -131,7 +131,7 @@ def history_refusal(location: str | None, settings: Settings) -> str | None:
     if location is None:
         return None
     from github_stars.core.api import api_identity
-    from github_stars.core.history import HistoryError, StarHistory
+    from github_stars.core.star_history import HistoryError, StarHistory
 
     try:
         with StarHistory.open(location, api_identity(settings)):
@@ -159,9 +159,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from github_stars import pipeline
     from github_stars.cli.api_choice import api_for_run
-    from github_stars.cli.logs import set_log_verbosity
     from github_stars.cli.prefect_connection import prefect_for_run
     from github_stars.cli.progress import RunProgress, RunRecorder, budget_notice, summary
+    from github_stars.cli.verbosity import set_log_verbosity
     from github_stars.core import GitHubStarsError, distinct_names, observing
     from github_stars.core.names import name_problem
 
@@ -243,14 +243,14 @@ def save_outputs(results: list, args: argparse.Namespace, api: str) -> list[str]
     """Write `--csv`, `--chart` and `--json`; what was written, as `CSV: path` etc."""
     written = []
     if args.csv or args.chart:
-        from github_stars.reports.results import save_results
+        from github_stars.reports.run_report import save_results
 
         save_results(results, args.csv, args.chart)
         written += [
             f"{kind}: {path}" for kind, path in (("CSV", args.csv), ("chart", args.chart)) if path
         ]
     if args.json:
-        from github_stars.reports.results import save_json
+        from github_stars.reports.run_report import save_json
 
         save_json(results, args.json, api)
         written.append(f"JSON: {args.json}")

@@ -32,7 +32,7 @@ from github_stars.cli.run import say
 from github_stars.cli.serve_presence import ServePresence
 from github_stars.cli.serve_runs import prepare_runs
 from github_stars.cli.stopping import StopSignals
-from github_stars.core.history import one_line
+from github_stars.core.star_history import one_line
 from github_stars.servers import prefect_answers
 
 HEALTH_TIMEOUT = 3.0  # seconds a health check may take

@@ -18,12 +18,12 @@ from github_stars.core.errors import (
     TransientError,
     UnexpectedStatus,
 )
-from github_stars.core.history import StarHistory, StarRecord, open_history
 from github_stars.core.names import distinct_names, validate_repo_name
 from github_stars.core.observers import RunObserver, notify, observing
 from github_stars.core.rate_limits import ensure_rate_limit
-from github_stars.core.results import RepoResult
+from github_stars.core.repo_result import RepoResult
 from github_stars.core.retrying import retry_if_transient
+from github_stars.core.star_history import StarHistory, StarRecord, open_history
 from github_stars.settings import DEFAULT_REPOS, RateBudget, Settings
 
 __all__ = [

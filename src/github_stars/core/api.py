@@ -34,9 +34,8 @@ from github_stars.core.errors import RateLimited, TransientError
 from github_stars.core.observers import notify_opened
 from github_stars.core.pause import ApiPause, PrefectVariablePauses, variable_name
 from github_stars.core.rate_limits import SlotBatcher
-from github_stars.settings import USER_AGENT, Settings
+from github_stars.settings import SIMULATOR_SERVICE, USER_AGENT, Settings
 
-SIMULATOR_SERVICE = "github-stars-simulator"
 NOW_ATTEMPTS = 4  # tries at reading the API's date before a run gives up
 
 

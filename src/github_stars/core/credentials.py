@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from github_stars.settings import Settings, is_loopback_host, token_for
+from github_stars.settings import SIMULATOR_SERVICE, Settings, is_loopback_host, token_for
 
 
 def is_bundled_simulator(settings: Settings) -> bool:
     """Whether the API of `settings` says it is the bundled simulator (its health route)."""
-    from github_stars.core.api import SIMULATOR_SERVICE, api_identity  # api.py imports us
+    from github_stars.core.api import api_identity  # api.py imports us
 
     return api_identity(settings).startswith(f"{SIMULATOR_SERVICE}@")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from github_stars.core.api import GitHubApi
-    from github_stars.core.results import RepoResult
+    from github_stars.core.repo_result import RepoResult
 
 
 class RunObserver(Protocol):

@@ -14,7 +14,6 @@ charts, a fresh result store, Prefect's log lines made short (`logs`, `at_scale`
 code shown on the page (`show_source`), and the Prefect UI (`show_in_prefect_ui`).
 """
 
-from github_stars.lab.at_scale import PeakThreads, quiet_run_lines
 from github_stars.lab.charts import (
     plot_bars,
     plot_request_timeline,
@@ -38,6 +37,7 @@ from github_stars.lab.checks import (
     describe_statuses,
     expect_failure,
 )
+from github_stars.lab.console import one_line_errors, quiet_run_lines
 from github_stars.lab.dask_checks import (
     check_pause_held,
     check_within_budget,
@@ -47,8 +47,8 @@ from github_stars.lab.dask_checks import (
 )
 from github_stars.lab.every_day import Serving, api_stars, start_serving, without_flow_heartbeats
 from github_stars.lab.lesson import lesson_settings, set_github_api_limit, shell_uses_this_kernel
-from github_stars.lab.logs import one_line_errors
 from github_stars.lab.measure import (
+    PeakThreads,
     Stopwatch,
     achieved_rate,
     budget_overshoot,
@@ -62,7 +62,7 @@ from github_stars.lab.measure import (
     time_interleaved,
 )
 from github_stars.lab.prefect_ui import show_in_prefect_ui
-from github_stars.lab.results import fresh_results, start_uncached
+from github_stars.lab.result_store import fresh_results, start_uncached
 from github_stars.lab.source import show_source
 from github_stars.lab.under_the_hood import (
     answers_after_a_burst,
@@ -72,7 +72,7 @@ from github_stars.lab.under_the_hood import (
     startup_settings,
     take_slots,
 )
-from github_stars.reports.results import results_frame
+from github_stars.reports.run_report import results_frame
 from github_stars.servers import free_port, start_simulator
 from github_stars.settings import DEFAULT_REPOS
 from github_stars.simulator.calendar import example_repos

@@ -23,7 +23,7 @@ from github_stars.lab.measure import (
     requests_frame,
     retry_gaps,
 )
-from github_stars.lab.results import fresh_results
+from github_stars.lab.result_store import fresh_results
 from github_stars.simulator import Simulator
 from github_stars.simulator.snapshot import SNAPSHOT_DATE, snapshot_stars
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -224,3 +226,38 @@ def measure_run(sim: Simulator, run: Callable[..., Any], *args: Any, **kwargs: A
     with Stopwatch() as watch:
         result = run(*args, **kwargs)
     return MeasuredRun(result, watch.seconds, requests_frame(sim.requests()))
+
+
+class PeakThreads:
+    """The most threads alive at once in this process while the block runs.
+
+    A background thread samples `threading.active_count()` every `every` seconds (itself not
+    counted); `peak` is the highest sample, `before` the count when the block began.
+    """
+
+    def __init__(self, every: float = 0.1) -> None:
+        self.every = every
+        self.before = 0
+        self.peak = 0
+        self._done = threading.Event()
+        self._sampler: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, threading.active_count() - 1)  # not the sampler
+            if self._done.wait(self.every):
+                return
+
+    def __enter__(self) -> PeakThreads:
+        self.before = self.peak = threading.active_count()
+        self._done.clear()
+        self._sampler = threading.Thread(target=self._sample, name="peak-threads", daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._done.set()
+        if self._sampler is not None:
+            self._sampler.join()

@@ -3,7 +3,7 @@
 Used by the lessons and the command line alike.
 """
 
-from github_stars.reports.history import (
+from github_stars.reports.history_report import (
     gains_per_day,
     plot_gains,
     plot_stars_over_time,
@@ -11,7 +11,7 @@ from github_stars.reports.history import (
     stars_by_day,
     top_movers,
 )
-from github_stars.reports.results import (
+from github_stars.reports.run_report import (
     plot_stars,
     read_results,
     results_frame,

@@ -12,8 +12,9 @@ as root the cluster belongs to an unprivileged user (`postgres`, which the Debia
 creates; `GITHUB_STARS_POSTGRES_USER` names another). Start-up is bounded; `stop()` shuts
 the server down (fast mode) and removes the directory.
 
-`python -m github_stars.servers.postgres [COMMAND ...]` starts a cluster and a Prefect server on
-it, then runs COMMAND with `PREFECT_API_URL` set (or waits for Ctrl-C), and removes both.
+`python -m github_stars server postgres [-- COMMAND ...]` (`run_on_postgres`) starts a cluster
+and a Prefect server on it, then runs COMMAND with `PREFECT_API_URL` set (or waits for Ctrl-C),
+and removes both.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from github_stars.servers.processes import stop_process
+from github_stars.servers.processes import log_tail, stop_process
 from github_stars.settings import postgres_user, process_environment, server_environment
 
 START_TIMEOUT = 60.0
@@ -233,7 +234,7 @@ class PostgresCluster:
             if self.process.poll() is not None:
                 raise PostgresError(
                     f"postgres exited with code {self.process.returncode}; "
-                    f"its log ends:\n{self._log_tail()}"
+                    f"its log ends:\n{log_tail(self.log_path, 20)}"
                 )
             ready = subprocess.run(
                 [
@@ -253,14 +254,9 @@ class PostgresCluster:
                 raise PostgresError(
                     f"postgres did not accept connections within "
                     f"{self.start_timeout:.0f} s; its log ends:\n"
-                    f"{self._log_tail()}"
+                    f"{log_tail(self.log_path, 20)}"
                 )
             time.sleep(0.2)
-
-    def _log_tail(self) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
-        return ""
 
     def psql(self, sql: str, database: str | None = None, timeout: float = 30.0) -> str:
         """Run `sql` with psql over the unix socket; its unaligned output (`-At`)."""
@@ -310,14 +306,11 @@ class PostgresCluster:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m github_stars.servers.postgres [COMMAND ...]` (see the module's docstring)."""
+def run_on_postgres(command: list[str]) -> int:
+    """Start a cluster and a Prefect server on it; run `command` with `PREFECT_API_URL` set
+    (or, without one, wait for Ctrl-C); then remove both."""
     from github_stars.servers.prefect import PrefectServer
 
-    command = list(sys.argv[1:] if argv is None else argv)
-    if command[:1] in (["-h"], ["--help"]):
-        print(__doc__)
-        return 0
     with PostgresCluster() as cluster, PrefectServer(database_url=cluster.url) as server:
         print(
             f"PostgreSQL on 127.0.0.1:{cluster.port}, Prefect server on it at "
@@ -333,7 +326,3 @@ def main(argv: list[str] | None = None) -> int:
             while True:
                 time.sleep(3600)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

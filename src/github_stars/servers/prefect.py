@@ -27,7 +27,7 @@ from types import TracebackType
 
 import httpx
 
-from github_stars.servers.processes import free_port, stop_process
+from github_stars.servers.processes import free_port, log_tail, stop_process
 from github_stars.settings import LOOPBACK, server_environment
 
 START_TIMEOUT = 180.0  # generous: a busy machine starts slowly (docs/decisions.md)
@@ -36,13 +36,6 @@ STOP_TIMEOUT = 15.0
 
 class PrefectServerError(RuntimeError):
     """The Prefect server did not start (the message quotes its log)."""
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    """The last `lines` lines of a log file ('' if it does not exist)."""
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
 
 
 def prefect_answers(api_url: str, timeout: float = 2.0) -> bool:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 
 def stop_process(
@@ -33,3 +34,10 @@ def free_port() -> int:
     from github_stars.simulator.control import free_port as simulator_free_port
 
     return simulator_free_port()
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last `lines` lines of a log file ('' if it does not exist)."""
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""

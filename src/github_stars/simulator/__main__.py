@@ -8,17 +8,17 @@ from dataclasses import fields
 
 import uvicorn
 
+from github_stars.settings import LOOPBACK, SIMULATOR_PORT
 from github_stars.simulator.app import create_app
-from github_stars.simulator.control import DEFAULT_PORT, HOST
-from github_stars.simulator.settings import SimulatorSettings
+from github_stars.simulator.knobs import SimulatorSettings
 
 _SCALARS = {"float": float, "int": int, "int | None": int, "float | None": float, "str | None": str}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Local GitHub REST API simulator (snapshot data)")
-    parser.add_argument("--host", default=HOST)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--host", default=LOOPBACK)
+    parser.add_argument("--port", type=int, default=SIMULATOR_PORT)
     parser.add_argument(
         "--settings",
         type=json.loads,

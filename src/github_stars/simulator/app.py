@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from github_stars.settings import SIMULATOR_SERVICE
 from github_stars.simulator.calendar import repo_on_day
 from github_stars.simulator.clock import Clock
 from github_stars.simulator.guard import ControlGuard
@@ -43,7 +44,7 @@ from github_stars.simulator.headers import (
     rate_limit_headers,
     request_moment,
 )
-from github_stars.simulator.settings import SimulatorSettings
+from github_stars.simulator.knobs import SimulatorSettings
 from github_stars.simulator.snapshot import RENAMED_REPOS, SNAPSHOT_DATE, load_snapshot
 
 DOCS = "https://docs.github.com/rest"
@@ -407,7 +408,7 @@ class GitHubSimulator:
     async def health(self, request: Request) -> Response:
         return JSONResponse(
             {
-                "service": "github-stars-simulator",
+                "service": SIMULATOR_SERVICE,
                 "pid": os.getpid(),
                 "started_at": self.state.started_at,
                 "snapshot_date": SNAPSHOT_DATE,

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-DEFAULT_PORT = 8765
-HOST = "127.0.0.1"
+from github_stars.settings import LOOPBACK, SIMULATOR_SERVICE
+
 START_TIMEOUT = 30.0
 
 
@@ -30,7 +30,7 @@ def default_port() -> int:
 def free_port() -> int:
     """A free TCP port on loopback (for tests that want their own simulator)."""
     with socket.socket() as sock:
-        sock.bind((HOST, 0))
+        sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
 
 
@@ -45,7 +45,7 @@ class Simulator:
         self, port: int, process: subprocess.Popen | None = None, log_path: str | None = None
     ) -> None:
         self.port = port
-        self.url = f"http://{HOST}:{port}"
+        self.url = f"http://{LOOPBACK}:{port}"
         self.process = process  # None when we reuse a server someone else started
         self.log_path = log_path  # the started server's output; removed after a clean stop
         self._http = httpx.Client(base_url=self.url, timeout=10.0)
@@ -139,15 +139,15 @@ def simulator_running(port: int | None = None) -> bool:
     """Whether a simulator answers on `port` (default: `default_port()`)."""
     port = default_port() if port is None else port
     try:
-        reply = httpx.get(f"http://{HOST}:{port}/_simulator/health", timeout=1.0)
-        return reply.json().get("service") == "github-stars-simulator"
+        reply = httpx.get(f"http://{LOOPBACK}:{port}/_simulator/health", timeout=1.0)
+        return reply.json().get("service") == SIMULATOR_SERVICE
     except (httpx.HTTPError, ValueError):
         return False
 
 
 def _port_taken(port: int) -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) == 0
+        return sock.connect_ex((LOOPBACK, port)) == 0
 
 
 # Simulators this process started, by port (a cache of handles: a second start reuses one).

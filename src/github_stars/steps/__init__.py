@@ -8,7 +8,7 @@
 | `rate_limited` | 03 | `rate_limit("github-api")` in `fetch_stats` (global concurrency limits) |
 | `cached` | 04 | `cache_policy=INPUTS, cache_expiration=timedelta(days=1)` (caching) |
 | `live` | 05 | the run's `Settings`, given to every task (flow parameters) |
-| `client` | 06 | one `GitHubApi` per run, the API in the key (cache policies composed) |
+| `one_client` | 06 | one `GitHubApi` per run, the API in the key (cache policies composed) |
 | `paused` | 07 | GitHub's `Retry-After` pauses every task (retries that wait) |
 | `outcomes` | 08 | a `RepoResult` from each task run's final state (futures and states) |
 | `selective_retries` | 09 | retry what can succeed (`retry_condition_fn`, backoff, jitter) |
@@ -30,7 +30,7 @@ STEPS = (
     "rate_limited",
     "cached",
     "live",
-    "client",
+    "one_client",
     "paused",
     "outcomes",
     "selective_retries",

@@ -1,4 +1,4 @@
-"""Step 07 (lesson 07): client + GitHub's `Retry-After` honoured by every task.
+"""Step 07 (lesson 07): one client + GitHub's `Retry-After` honoured by every task.
 
 A refusal one task gets (`429`/`403` with `Retry-After`, or `x-ratelimit-reset`) pauses every
 task of the run until the time GitHub named; then Prefect retries the refused task.

@@ -1,4 +1,4 @@
-"""Unit tests of `github_stars.lab.at_scale` (lesson 09's helpers)."""
+"""Unit tests of the lessons' console filter (`lab.console`) and thread counter (`lab.measure`)."""
 
 import logging
 import threading
@@ -6,7 +6,8 @@ import time
 
 from prefect.logging.handlers import PrefectConsoleHandler
 
-from github_stars.lab.at_scale import PeakThreads, _RunLinesBelow, quiet_run_lines
+from github_stars.lab.console import _RunLinesBelow, quiet_run_lines
+from github_stars.lab.measure import PeakThreads
 
 
 def record(name: str, level: int) -> logging.LogRecord:

@@ -2,20 +2,20 @@
 
 On the lab's ports and `PREFECT_HOME` (`settings.LabPlaces`: 8765, 4200, `.prefect/`), the
 Prefect UI and API under `<Jupyter base URL>prefect-ui/`, where jupyter-server-proxy shows
-them (`lab.prefect_ui`). A server already answering there is reused, never stopped.
+them (`prefect_ui_proxy`). A server already answering there is reused, never stopped. Started
+from the command line (`cli/server.py`):
 
-    python -m github_stars.servers.lab run -- jupyter lab ...   # binder/start, make lab, make book
-    python -m github_stars.servers.lab start | stop | status    # make server: in the background
+    python -m github_stars server run -- jupyter lab ...   # binder/start, make lab, make book
+    python -m github_stars server start | stop | status    # make server: in the background
 
 `run` starts what is missing, runs the command with `PREFECT_API_URL` and the lab's settings in
 its environment, and stops what it started when the command ends. `start` leaves them running
-in a background process of their own (its pid in `$PREFECT_HOME/lab-servers.pid`) until
+in a background process of its own (its pid in `$PREFECT_HOME/lab-servers.pid`) until
 `stop`.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -145,7 +145,7 @@ def start(places: LabPlaces) -> str:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as output:
         holder = subprocess.Popen(
-            [sys.executable, "-m", "github_stars.servers.lab", "hold"],
+            [sys.executable, "-m", "github_stars", "server", "hold"],
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -199,25 +199,3 @@ def _place_variables(places: LabPlaces) -> dict[str, str]:
         "PREFECT_SERVER_API_PORT": str(places.prefect_port),
         "GITHUB_STARS_SIMULATOR_PORT": str(places.simulator_port),
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m github_stars.servers.lab")
-    parser.add_argument("action", choices=["run", "hold", "start", "stop", "status"])
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    places = LabPlaces.from_environment()
-    if args.action == "run":
-        command = args.command[1:] if args.command[:1] == ["--"] else args.command
-        if not command:
-            parser.error("run needs a command: run -- jupyter lab ...")
-        return run(command, places)
-    if args.action == "hold":
-        hold(places)
-        return 0
-    say({"start": start, "stop": stop, "status": status}[args.action](places))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -16,7 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
-COLUMNS = ["day", "repo", "stars", "forks", "watchers", "fetched_at", "api"]
+from github_stars.core.history_records import COLUMNS
+
 MOVER_COLUMNS = ["repo", "stars_then", "stars_now", "gain", "gain_percent"]
 
 

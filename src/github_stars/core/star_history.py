@@ -51,7 +51,7 @@ from github_stars.core.history_records import (
     record_row,
     validate_record,
 )
-from github_stars.core.results import RepoResult
+from github_stars.core.repo_result import RepoResult
 
 if TYPE_CHECKING:
     import pandas as pd
