@@ -34,14 +34,13 @@ local one, or one it starts for as long as it serves; it says which.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import sys
 from typing import Any
 
 from github_stars.cli.inputs import add_input_arguments, read_inputs
 from github_stars.cli.run import EXIT_FAILED, EXIT_USAGE, add_api_arguments, history_location, say
-from github_stars.cli.stopping import StopSignals, stoppable
+from github_stars.cli.stopping import StopSignals, run_loop_in_a_thread, stoppable
 from github_stars.settings import LabPlaces, Settings
 
 DEPLOYMENT = "every-day"
@@ -143,7 +142,7 @@ def serve(argv: list[str] | None, signals: StopSignals) -> int:
                 f"history in {args.history}. Ctrl-C or SIGTERM stops it."
             )
             try:
-                asyncio.run(supervise(plan, signals))
+                run_loop_in_a_thread(lambda: supervise(plan, signals), signals)
             except ServeFailed as exc:
                 say(f"{parser.prog}: cannot serve: {exc}")
                 return exc.exit_code

@@ -1,7 +1,7 @@
 """`serve`'s supervisor: Prefect's runner, started again whenever it ends, until a signal.
 
     plan = ServePlan(deployment, name, poll, connection, presence)
-    asyncio.run(supervise(plan, signals))    # returns once Ctrl-C or SIGTERM stopped it
+    run_loop_in_a_thread(lambda: supervise(plan, signals), signals)  # until Ctrl-C or SIGTERM
     finish(plan)                             # pause the schedule, withdraw the announcement
 
 Each round waits until the Prefect server answers (saying so, once, when it does not; a
@@ -143,7 +143,7 @@ async def supervise(plan: ServePlan, signals: StopSignals) -> None:
     """Serve `plan` until a stop signal (see the module's docstring)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    signals.on_loop(loop, stop)
+    signals.on_loop(loop, stop)  # this loop runs off the main thread (`run_loop_in_a_thread`)
     ended: deque[float] = deque(maxlen=QUICK_FAILURES)
     try:
         while await plan.watch.wait_until_up(stop):
@@ -157,7 +157,7 @@ async def supervise(plan: ServePlan, signals: StopSignals) -> None:
                 continue  # it went away meanwhile: wait for it again
             if runner is None or stop.is_set():
                 return
-            outcome = await _run_round(runner, stop, plan, signals)
+            outcome = await _run_round(runner, stop, plan)
             if outcome == STOPPED:
                 return
             if outcome == RENEWED:
@@ -167,7 +167,7 @@ async def supervise(plan: ServePlan, signals: StopSignals) -> None:
             if quickly and await plan.watch.check(stop):
                 raise ServeFailed(f"Prefect's runner ended {QUICK_FAILURES} times in a row")
     finally:
-        signals.off_loop(loop)
+        signals.off_loop()
 
 
 async def _prepare_round(plan: ServePlan) -> Any:
@@ -189,18 +189,13 @@ async def _prepare_round(plan: ServePlan) -> Any:
     return runner
 
 
-async def _run_round(
-    runner: Any, stop: asyncio.Event, plan: ServePlan, signals: StopSignals
-) -> str:
+async def _run_round(runner: Any, stop: asyncio.Event, plan: ServePlan) -> str:
     """Run `runner` until a stop signal (`STOPPED`: its run in progress cancelled, each step
     bounded in time), until it ends (`ENDED`), or until the Prefect server answers again after
     an outage and no run is in progress (`RENEWED`: a new round then starts with a fresh
     runner and prepares the runs that came due meanwhile)."""
-    loop = asyncio.get_running_loop()
     plan.watch.back.clear()
     serving = asyncio.create_task(runner.start())
-    await asyncio.sleep(0)  # runner.start() installs Prefect's SIGTERM handler first: ours again
-    signals.on_loop(loop, stop)
     watching = asyncio.create_task(_keep_watching(plan, stop))
     stopped = asyncio.create_task(stop.wait())
     back = asyncio.create_task(_back_and_idle(plan, stop))

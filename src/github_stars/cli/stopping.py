@@ -6,7 +6,9 @@
 takes seconds to import), runs `command(signals)`, and on the way out restores them and stops
 whatever child process the command started and left running. During start-up a stop signal
 raises `StopRequested`, so every `with` block cleans up on the way out, and the command exits
-0; while an asyncio loop serves, `signals.on_loop(loop, event)` makes it set an event instead.
+0. The serving loop runs in a thread of its own (`run_loop_in_a_thread`), where no library can
+replace these handlers (Python lets only the main thread set them): a stop signal then sets the
+loop's stop event (`signals.on_loop(loop, event)`).
 
 A second signal while the command is already stopping is ignored: the clean-up it started
 (cancelling a run, pausing a schedule, stopping servers) is bounded in time and finishes.
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any
 
@@ -34,12 +38,15 @@ class StopRequested(BaseException):
 
 class StopSignals:
     """The command's stop signals: during start-up the first one raises `StopRequested`;
-    while an asyncio loop serves, it sets the loop's stop event instead (`on_loop`)."""
+    while a loop serves in another thread (`run_loop_in_a_thread`), it sets the loop's stop
+    event instead (`on_loop`)."""
 
     def __init__(self) -> None:
         self.received: int | None = None
         self.ending = False  # the command is over: a signal now changes nothing
+        self.threaded = False  # a loop serves in another thread: a signal never raises here
         self._previous: dict[int, Any] = {}
+        self._loop: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     @property
     def name(self) -> str:
@@ -55,26 +62,24 @@ class StopSignals:
         return self
 
     def _raise(self, signum: int, _frame: FrameType | None) -> None:
-        if self.received is None and not self.ending:
-            self.received = signum
+        if self.received is not None or self.ending:
+            return
+        self.received = signum
+        if self._loop is not None:
+            loop, stop = self._loop
+            loop.call_soon_threadsafe(stop.set)
+        elif not self.threaded:
             raise StopRequested(signum)
 
     def on_loop(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-        """In `loop`: a stop signal sets `stop` (called again whenever a library replaced the
-        handlers, as Prefect's runner does for SIGTERM when it starts)."""
-        for sig in STOP_SIGNALS:
-            loop.add_signal_handler(sig, self._set, stop, sig)
+        """From now on a stop signal sets `stop`, in `loop` (one that came before: now)."""
+        self._loop = (loop, stop)
+        if self.received is not None:
+            stop.set()
 
-    def _set(self, stop: asyncio.Event, signum: int) -> None:
-        self.received = self.received or signum
-        stop.set()
-
-    def off_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Leave `loop`: its handlers go, ours come back (a signal now is ignored if one
-        already came, else raises `StopRequested`)."""
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
-        self.install()
+    def off_loop(self) -> None:
+        """The loop is done: a signal now is ignored if one already came."""
+        self._loop = None
 
     def restore(self) -> None:
         """The handlers from before `install`."""
@@ -134,6 +139,35 @@ def in_own_session(command: Callable[[], int]) -> int:
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
+
+
+def run_loop_in_a_thread(
+    main: Callable[[], Coroutine[Any, Any, None]], signals: StopSignals
+) -> None:
+    """Run `asyncio.run(main())` in a thread of its own while this (main) thread handles the
+    stop signals (`StopSignals.on_loop` forwards them to the loop). A library running in that
+    loop, as Prefect's runner does, cannot replace the handlers: Python sets signal handlers
+    from the main thread only. The thread runs in a copy of this context (Prefect's settings
+    live in context variables); exceptions of `main` are raised here."""
+    failed: list[BaseException] = []
+    context = contextvars.copy_context()  # e.g. the Prefect settings this command chose
+
+    def serve() -> None:
+        try:
+            context.run(asyncio.run, main())
+        except BaseException as exc:  # raised again in the main thread below
+            failed.append(exc)
+
+    signals.threaded = True
+    thread = threading.Thread(target=serve, name="serve-loop")
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)  # short waits: the main thread runs the signal handlers
+    finally:
+        signals.threaded = False
+    if failed:
+        raise failed[0]
 
 
 def child_pids() -> set[int]:

@@ -1,8 +1,10 @@
 """One row of the star history, `StarRecord`, validated when it is made and when it is read.
 
-A row that a store holds but that is not a valid record (edited by hand, written by another
-program) is read as an `UnreadableRow` naming its day and repository: one bad row never makes
-the rest of a history unreadable.
+A row's `source` says where its figures come from: `observed`, an answer of the repository's
+own count that day (the daily pipeline), or `backfilled`, an estimate made later from the
+API's star history (`github_stars.backfill`). A row that a store holds but that is not a
+valid record (edited by hand, written by another program) is read as an `UnreadableRow` naming
+its day and repository: one bad row never makes the rest of a history unreadable.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from dataclasses import astuple, dataclass, fields
 from typing import Any
 
 MAX_COUNT = 2**63 - 1  # a BIGINT
+OBSERVED, BACKFILLED = "observed", "backfilled"
+SOURCES = (OBSERVED, BACKFILLED)
 
 
 @dataclass(frozen=True)
 class StarRecord:
-    """One repository's counts on one day, as fetched from `api` at `fetched_at` (UTC).
+    """One repository's counts on one day, as fetched from `api` at `fetched_at` (UTC):
+    observed that day, or (`source` `backfilled`) estimated from the API's star history.
 
     Validated on creation: `stars` is an int from 0 to a BIGINT's maximum (a bool is not),
     `forks` and `watchers` are such ints or None, `day` is a date (not a datetime),
-    `fetched_at` is timezone-aware.
+    `fetched_at` is timezone-aware, `source` one of `SOURCES`.
     """
 
     day: dt.date
@@ -30,6 +35,7 @@ class StarRecord:
     watchers: int | None
     fetched_at: dt.datetime
     api: str
+    source: str = OBSERVED
 
     def __post_init__(self) -> None:
         validate_record(self)
@@ -79,6 +85,8 @@ def validate_record(record: StarRecord) -> None:
         raise ValueError("fetched_at must be a timezone-aware datetime (UTC)")
     if not isinstance(record.api, str) or not record.api:
         raise ValueError("api must be a non-empty str naming the API that answered")
+    if record.source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {record.source!r}")
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ def read_stored(values: dict[str, Any]) -> StarRecord | UnreadableRow:
             watchers=values["watchers"],
             fetched_at=_stored_moment(values["fetched_at"]),
             api=values["api"],
+            source=values["source"],
         )
     except (TypeError, ValueError, OverflowError) as exc:
         return UnreadableRow(str(values["day"]), str(values["repo"]), str(exc))

@@ -18,6 +18,13 @@ snapshot and live figures never share a history. A row is replaced only by a fre
 (a later `fetched_at`) that did not come from Prefect's cache: which answers Prefect's cache
 holds (another `PREFECT_HOME`, another spelling of a name) never decides what is kept.
 
+Each row has a `source`: `observed` (the daily pipeline) or `backfilled` (an estimate from the
+API's star history, `github_stars.backfill`). An observed row is never replaced by a
+backfilled one; a backfilled row is replaced by any observed one (even from Prefect's cache:
+it is that day's own figure), and by a fresher backfilled one. A store made before the column
+existed gets it when opened for writing (its rows were all observed); read only, its rows
+read as observed.
+
 Locations and engines: `history_locations`; the record and its checks: `history_records`.
 A failure of the store itself is a `HistoryError` in one line (never a password).
 """
@@ -26,12 +33,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
 from github_stars.core.errors import HistoryError, HistoryOfAnotherApi
@@ -44,7 +52,9 @@ from github_stars.core.history_locations import (  # re-exported: the store's pu
     shown_url,
 )
 from github_stars.core.history_records import (
+    BACKFILLED,
     COLUMNS,
+    OBSERVED,
     StarRecord,
     UnreadableRow,
     read_stored,
@@ -97,6 +107,7 @@ star_history = sa.Table(
     sa.Column("watchers", sa.BigInteger, nullable=True),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     sa.Column("api", sa.String(255), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, server_default=OBSERVED),
 )
 history_meta = sa.Table(
     META_TABLE,
@@ -104,7 +115,8 @@ history_meta = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
 )
-UPDATED = ("repo", "stars", "forks", "watchers", "fetched_at", "api")
+UPDATED = ("repo", "stars", "forks", "watchers", "fetched_at", "api", "source")
+ADD_SOURCE = f"ALTER TABLE {TABLE} ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT '{OBSERVED}'"
 
 
 def one_line(exc: BaseException) -> str:
@@ -114,15 +126,34 @@ def one_line(exc: BaseException) -> str:
 
 
 def create_tables(engine: sa.Engine) -> None:
-    """CREATE TABLE IF NOT EXISTS, safe when several processes start at once; on PostgreSQL,
-    counts of an older store widened to BIGINT."""
+    """CREATE TABLE IF NOT EXISTS, safe when several processes start at once; an older store
+    gets the `source` column; on PostgreSQL, its counts are widened to BIGINT."""
+    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":  # IF NOT EXISTS alone races on pg_type
+        if postgres:  # IF NOT EXISTS alone races on pg_type
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CREATE_LOCK_KEY)))
         conn.execute(CreateTable(star_history, if_not_exists=True))
         conn.execute(CreateTable(history_meta, if_not_exists=True))
-        if engine.dialect.name == "postgresql":
+        if postgres:
             _widen_counts(conn)
+            _add_source(conn)  # under the lock: one process adds it
+    if not postgres:
+        try:
+            with engine.begin() as conn:
+                _add_source(conn)
+        except OperationalError as exc:  # another process added it since we looked
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def has_source(conn: sa.Connection) -> bool:
+    """Whether the history table has the `source` column (a store made before has not)."""
+    return "source" in {column["name"] for column in sa.inspect(conn).get_columns(TABLE)}
+
+
+def _add_source(conn: sa.Connection) -> None:
+    if not has_source(conn):
+        conn.execute(sa.text(ADD_SOURCE))  # every row an older store holds was observed
 
 
 def _widen_counts(conn: sa.Connection) -> None:
@@ -153,9 +184,12 @@ class StarHistory:
         self.url = database_url(location)
         self.read_only = read_only
         self.engine = create_history_engine(self.url, read_only=read_only)
+        self.has_source = True  # the `source` column (added when opened for writing)
         try:
             if read_only:
                 self.api = self._existing_api()
+                with self.engine.connect() as conn:
+                    self.has_source = has_source(conn)
             else:
                 create_tables(self.engine)
                 self.api = self._claim(api) if api else self._stored_api()
@@ -236,41 +270,60 @@ class StarHistory:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         return dialect.insert(table)
 
-    def record(self, record: StarRecord, *, replace: bool = True) -> None:
-        """Upsert one row, committed on its own.
+    def _upsert(self, source: str, replace: bool) -> Any:
+        """The upsert of rows of `source`, by the rules of the module's docstring."""
+        insert = self._insert(star_history)
+        kept, new = star_history.c, insert.excluded
+        fresher = kept.fetched_at < new.fetched_at
+        if source == OBSERVED:  # it replaces an estimate, and an older observation if fresh
+            where = (kept.source == BACKFILLED) | fresher if replace else kept.source == BACKFILLED
+        elif replace:  # an estimate replaces only an older estimate
+            where = (kept.source == BACKFILLED) & fresher
+        else:
+            return insert.on_conflict_do_nothing(index_elements=["day", "repo_key"])
+        changes = {name: new[name] for name in UPDATED}
+        return insert.on_conflict_do_update(
+            index_elements=["day", "repo_key"], set_=changes, where=where
+        )
 
-        `replace=True`: a row for the same day and repository is replaced if `record` was
-        fetched later. `replace=False`: an existing row is kept (an answer from a cache).
-        The store's API is `record.api`'s (recorded by the first record); another API's
-        record raises `HistoryOfAnotherApi`.
+    def record(self, record: StarRecord, *, replace: bool = True) -> None:
+        """Upsert one row, committed on its own (see `record_many`)."""
+        self.record_many([record], replace=replace)
+
+    def record_many(self, records: Iterable[StarRecord], *, replace: bool = True) -> None:
+        """Upsert rows in one transaction: all of them are written, or none.
+
+        A row for the same day and repository is replaced by the rules of the module's
+        docstring: by a record of the same source fetched later (`replace=True`; False: an
+        answer from a cache, which only fills a missing row), and a backfilled row by any
+        observed one. The store's API is the records' (recorded by the first record); another
+        API's record raises `HistoryOfAnotherApi`.
         """
-        if not isinstance(record, StarRecord):
-            raise TypeError(f"expected a StarRecord, got {type(record).__name__}")
-        validate_record(record)
+        records = list(records)
+        for record in records:
+            if not isinstance(record, StarRecord):
+                raise TypeError(f"expected a StarRecord, got {type(record).__name__}")
+            validate_record(record)
         if self.read_only:
             raise HistoryError(f"the star history at {self} is open for reading only")
+        if not records:
+            return
         try:
-            self.api = self._claim(record.api) if self.api is None else self.api
-            if record.api != self.api:
-                self._claim(record.api)  # raises, saying which API the store keeps
-            insert = self._insert(star_history).values(
-                repo_key=record.repo_key, **record_row(record)
-            )
-            keys = ["day", "repo_key"]
-            if replace:
-                fresher = star_history.c.fetched_at < insert.excluded.fetched_at
-                changes = {name: insert.excluded[name] for name in UPDATED}
-                statement = insert.on_conflict_do_update(
-                    index_elements=keys, set_=changes, where=fresher
-                )
-            else:
-                statement = insert.on_conflict_do_nothing(index_elements=keys)
+            for api in {record.api for record in records}:
+                self.api = self._claim(api) if self.api is None else self.api
+                if api != self.api:
+                    self._claim(api)  # raises, saying which API the store keeps
+            by_source: dict[str, list[dict[str, Any]]] = {}
+            for record in records:
+                row = {"repo_key": record.repo_key, **record_row(record)}
+                by_source.setdefault(record.source, []).append(row)
             with self.engine.begin() as conn:
-                conn.execute(statement)
+                for source, rows in by_source.items():
+                    conn.execute(self._upsert(source, replace), rows)
         except (SQLAlchemyError, OSError) as exc:
             raise HistoryError(
-                f"could not write {record.repo}'s row of {record.day} to the star history at "
-                f"{self} ({one_line(exc)}); the rows written before it stay"
+                f"could not write {_rows_named(records)} to the star history at {self} "
+                f"({one_line(exc)}); the rows written before it stay"
             ) from None
 
     def keep(self, day: dt.date, result: RepoResult, asked_at: dt.datetime) -> None:
@@ -298,6 +351,8 @@ class StarHistory:
         records, the others as `UnreadableRow`s (their day and repository, and why)."""
         raw = sa.types.NullType()  # no conversion by SQLAlchemy: each row is checked alone
         columns = [sa.type_coerce(star_history.c[name], raw).label(name) for name in COLUMNS]
+        if not self.has_source:  # a store made before the column, read only: all observed
+            columns[COLUMNS.index("source")] = sa.literal(OBSERVED).label("source")
         query = sa.select(*columns).order_by(star_history.c.day, star_history.c.repo_key)
         records, unreadable = [], []
         try:
@@ -328,8 +383,19 @@ class StarHistory:
             return int(conn.execute(query).scalar_one())
 
 
+def _rows_named(records: list[StarRecord]) -> str:
+    """`owner/repo's row of DAY`, `... rows of DAY to DAY`, or `N rows`, for messages."""
+    first, last = min(r.day for r in records), max(r.day for r in records)
+    repos = {record.repo_key for record in records}
+    if len(repos) > 1:
+        return f"{len(records):,} rows of {len(repos)} repositories"
+    if len(records) == 1:
+        return f"{records[0].repo}'s row of {first}"
+    return f"{records[0].repo}'s {len(records):,} rows of {first} to {last}"
+
+
 def records_frame(records: list[StarRecord]) -> pd.DataFrame:
-    """Columns day, repo, stars, forks, watchers, fetched_at, api; one row per record.
+    """Columns day, repo, stars, forks, watchers, fetched_at, api, source; one row per record.
 
     `day` is datetime64 (midnight, no time zone), `stars` int64, `forks` and `watchers`
     nullable Int64, `fetched_at` datetime64 in UTC.

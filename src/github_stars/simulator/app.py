@@ -1,8 +1,11 @@
 """The GitHub API simulator: a Starlette app serving the snapshot with GitHub's behaviour.
 
-API routes: `GET /repos/{owner}/{repo}`, `GET /repositories/{id}`, `GET /rate_limit`, answered
-in the shapes of GitHub's published OpenAPI description (`full-repository`, `basic-error`,
-`rate-limit-overview`) with GitHub's headers (see `headers.py` and the README next to this file).
+API routes: `GET /repos/{owner}/{repo}`, its `/stargazers/count` and `/stargazers/history`
+(each also as `/repositories/{id}/...`), and `GET /rate_limit`, answered in the shapes of
+GitHub's published OpenAPI description (`full-repository`, `basic-error`,
+`rate-limit-overview`, the stargazer count) and, for the star history (not in that
+description yet), of GitHub's observed answer (`star_weeks.py`), with GitHub's headers (see
+`headers.py` and the README next to this file).
 Control routes (not part of GitHub's API) under `/_simulator/`: `health`, `settings`
 (GET, PUT replaces, PATCH merges), `reset` (POST), `requests` and `stats` (GET), `calendar`
 (GET, POST jumps), answered to loopback callers only, changes as JSON only (`guard.py`). With
@@ -46,6 +49,7 @@ from github_stars.simulator.headers import (
 )
 from github_stars.simulator.knobs import SimulatorSettings
 from github_stars.simulator.snapshot import RENAMED_REPOS, SNAPSHOT_DATE, load_snapshot
+from github_stars.simulator.star_weeks import history_page, link_header, pagination
 
 DOCS = "https://docs.github.com/rest"
 SERVER_ERRORS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
@@ -152,7 +156,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _etag(body: dict[str, Any]) -> str:
+def _etag(body: Any) -> str:
     return '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
 
 
@@ -220,6 +224,17 @@ class ResetResponse(Response):
         raise ConnectionResetError("simulated connection reset")
 
 
+# What a repository route serves, named by its path after the repository's.
+REPOSITORY, STARGAZER_COUNT, STAR_HISTORY = "", "/stargazers/count", "/stargazers/history"
+
+
+def _without_stars(body: Any) -> Any:
+    """`body` without the field that holds its stars (the `missing_stars` fault)."""
+    if isinstance(body, list):
+        return [_without_stars(week) for week in body]
+    return {k: v for k, v in body.items() if k not in ("stargazers_count", "count", "total")}
+
+
 class GitHubSimulator:
     """Request handling; one instance per server process."""
 
@@ -229,14 +244,24 @@ class GitHubSimulator:
         self.by_id = {repo.id: repo for repo in self.repos.values()}
 
     # --- API routes -------------------------------------------------------------------
-    async def get_repo(self, request: Request) -> Response:
-        owner = request.path_params["owner"]
-        name = request.path_params["repo"]
-        return await self._serve(request, f"{owner}/{name}")
+    def _full_name(self, request: Request) -> str | None:
+        """The repository a route names: `{owner}/{repo}`, or `{repo_id}` (None if unknown)."""
+        params = request.path_params
+        if "repo_id" in params:
+            repo = self.by_id.get(int(params["repo_id"]))
+            return repo.full_name if repo else None
+        return f"{params['owner']}/{params['repo']}"
 
-    async def get_repository_by_id(self, request: Request) -> Response:
-        repo = self.by_id.get(int(request.path_params["repo_id"]))
-        return await self._serve(request, repo.full_name if repo else None)
+    async def get_repo(self, request: Request) -> Response:
+        return await self._serve(request, self._full_name(request), REPOSITORY)
+
+    async def get_stargazer_count(self, request: Request) -> Response:
+        """`{"count": N}`, the repository's stars (GitHub's "Get stargazer count")."""
+        return await self._serve(request, self._full_name(request), STARGAZER_COUNT)
+
+    async def get_star_history(self, request: Request) -> Response:
+        """The weeks of stars given, newest first, paginated (`star_weeks.py`)."""
+        return await self._serve(request, self._full_name(request), STAR_HISTORY)
 
     async def get_rate_limit(self, request: Request) -> Response:
         """GitHub's `rate-limit-overview`; like GitHub, asking does not count against a limit."""
@@ -264,11 +289,11 @@ class GitHubSimulator:
         self._record(request, None, 200, started, "rate_limit")
         return apply_github_headers(JSONResponse(body, headers=headers), request)
 
-    async def _serve(self, request: Request, full_name: str | None) -> Response:
+    async def _serve(self, request: Request, full_name: str | None, resource: str) -> Response:
         started = time.time()
         settings = self.state.settings
         delay = settings.latency + (random.uniform(0, settings.jitter) if settings.jitter else 0)
-        response, repo_key, kind = self._decide(request, full_name, started)
+        response, repo_key, kind = self._decide(request, full_name, started, resource)
         if kind == "hang":
             delay += settings.hang_seconds
         if delay:
@@ -276,8 +301,25 @@ class GitHubSimulator:
         self._record(request, repo_key, response.status_code, started, kind)
         return apply_github_headers(response, request)
 
+    def _answer(
+        self, key: str, resource: str, request: Request, base_url: str
+    ) -> tuple[Any, str, dict[str, str]]:
+        """The body, ETag and headers of a 200 for `resource` of the repository `key`."""
+        moment = request_moment(request, self.state.clock)
+        repo, etag = _repo_answer(key, base_url, moment.day)
+        if resource == REPOSITORY:
+            return repo, etag, {}
+        if resource == STARGAZER_COUNT:
+            count = {"count": repo["stargazers_count"]}
+            return count, _etag(count), {}
+        page, per_page = pagination(dict(request.query_params))
+        start, today = self.state.clock.start, moment.when.date()
+        weeks, more = history_page(key, start, today, moment.day, page, per_page)
+        link = link_header(base_url, self.repos[key].id, page, per_page, more)
+        return weeks, _etag(weeks), {"Link": link} if link else {}
+
     def _decide(
-        self, request: Request, full_name: str | None, now: float
+        self, request: Request, full_name: str | None, now: float, resource: str = REPOSITORY
     ) -> tuple[Response, str | None, str]:
         state, settings = self.state, self.state.settings
         identity = _identity(request)
@@ -288,8 +330,9 @@ class GitHubSimulator:
         if api_version(request) is None:
             return _error(400, UNSUPPORTED_VERSION_MESSAGE), key, "unsupported_version"
         base_url = str(request.base_url).rstrip("/")
-        day = request_moment(request, state.clock).day
-        body, etag = _repo_answer(key, base_url, day) if key in self.repos else (None, None)
+        body, etag, extra = None, None, {}
+        if key in self.repos:
+            body, etag, extra = self._answer(key, resource, request, base_url)
         # Conditional request: like GitHub, a 304 is free only with an `Authorization` header;
         # without one it counts against (and is refused by) the primary limit like any request.
         not_modified = bool(etag) and _etag_matches(request.headers.get("If-None-Match"), etag)
@@ -318,7 +361,8 @@ class GitHubSimulator:
             state.recent.append(now)
         if key in RENAMED_REPOS:
             target = self.repos[RENAMED_REPOS[key]]
-            location = f"{base_url}/repositories/{target.id}"
+            query = f"?{request.url.query}" if request.url.query else ""
+            location = f"{base_url}/repositories/{target.id}{resource}{query}"
             moved = {"message": "Moved Permanently", "url": location, "documentation_url": DOCS}
             headers["Location"] = location
             return JSONResponse(moved, status_code=301, headers=headers), key, "moved"
@@ -328,7 +372,7 @@ class GitHubSimulator:
         fault = self._injected_fault(key, state.attempts[key])
         if settings.refuse_nth == sum(state.attempts.values()):
             fault = 429
-        return self._fault_response(fault, body, etag, headers), key, str(fault)
+        return self._fault_response(fault, body, etag, headers | extra), key, str(fault)
 
     def _injected_fault(self, key: str, attempt: int) -> int | str:
         settings = self.state.settings
@@ -344,11 +388,13 @@ class GitHubSimulator:
         return "ok"
 
     def _fault_response(
-        self, fault: int | str, body: dict[str, Any], etag: str | None, headers: dict[str, str]
+        self, fault: int | str, body: Any, etag: str | None, headers: dict[str, str]
     ) -> Response:
+        """The answer for `fault`; `headers` a 200's (an error drops its `Link`)."""
         settings = self.state.settings
         if fault in ("ok", "hang", 200):
             return JSONResponse(body, headers=headers | {"ETag": etag or ""})
+        headers.pop("Link", None)
         if fault == "non_json":
             return Response(
                 "<html><body>Unicorn! Something went wrong</body></html>",
@@ -362,7 +408,7 @@ class GitHubSimulator:
                 text[: len(text) // 2], 200, headers=headers, media_type="application/json"
             )
         if fault == "missing_stars":
-            partial = {k: v for k, v in body.items() if k != "stargazers_count"}
+            partial = _without_stars(body)
             return JSONResponse(partial, headers=headers | {"ETag": _etag(partial)})
         if fault == "reset":
             return ResetResponse(headers)
@@ -477,7 +523,11 @@ def create_app(settings: SimulatorSettings | None = None) -> Starlette:
     sim = GitHubSimulator(settings)
     routes = [
         Route("/repos/{owner}/{repo}", sim.get_repo),
-        Route("/repositories/{repo_id:int}", sim.get_repository_by_id),
+        Route("/repositories/{repo_id:int}", sim.get_repo),
+        Route("/repos/{owner}/{repo}/stargazers/count", sim.get_stargazer_count),
+        Route("/repositories/{repo_id:int}/stargazers/count", sim.get_stargazer_count),
+        Route("/repos/{owner}/{repo}/stargazers/history", sim.get_star_history),
+        Route("/repositories/{repo_id:int}/stargazers/history", sim.get_star_history),
         Route("/rate_limit", sim.get_rate_limit),
         Route("/_simulator/health", sim.health),
         Route("/_simulator/settings", sim.settings, methods=["GET", "PUT", "PATCH"]),

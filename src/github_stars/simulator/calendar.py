@@ -37,7 +37,7 @@ class Figures(NamedTuple):
     forks: int
 
 
-def _unit(*parts: object) -> float:
+def unit_hash(*parts: object) -> float:
     """A deterministic number in [0, 1) from `parts` (SHA-256 of their joined text)."""
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()
     return int(digest[:13], 16) / 16**13
@@ -52,7 +52,7 @@ def _snapshot_row(full_name: str) -> SnapshotRepo:
 
 def shape_of(full_name: str) -> str:
     """`"steady"`, `"spike"` or `"losing"`: the repository's shape, from its name's hash."""
-    draw = _unit("shape", full_name.lower())
+    draw = unit_hash("shape", full_name.lower())
     if draw < SHAPE_SHARES["spike"]:
         return "spike"
     if draw < SHAPE_SHARES["spike"] + SHAPE_SHARES["losing"]:
@@ -65,14 +65,14 @@ def _drift(key: str, rate: float, day: int, salt: str) -> int:
 
     Day to day it moves by between 0 and `2 * rate`, a deterministic variation.
     """
-    jitter = rate * _unit(salt, key, day) if day else 0.0
+    jitter = rate * unit_hash(salt, key, day) if day else 0.0
     return math.floor(rate * day + jitter)
 
 
 def launch_day(full_name: str) -> int:
     """The day of a repository's launch spike (for any shape; only `spike` uses it)."""
     first, last = LAUNCH_DAYS
-    return first + math.floor(_unit("launch", full_name.lower()) * (last - first + 1))
+    return first + math.floor(unit_hash("launch", full_name.lower()) * (last - first + 1))
 
 
 def _spike_extra(key: str, stars0: int, day: int) -> int:
@@ -80,7 +80,7 @@ def _spike_extra(key: str, stars0: int, day: int) -> int:
     launch = launch_day(key)
     if day < launch:
         return 0
-    jump = max(MIN_JUMP, round(stars0 * (0.05 + 0.15 * _unit("jump", key))))
+    jump = max(MIN_JUMP, round(stars0 * (0.05 + 0.15 * unit_hash("jump", key))))
     return jump + math.floor(0.6 * jump * (1 - 0.5 ** (day - launch)))
 
 
@@ -96,12 +96,12 @@ def figures_on(full_name: str, day: int) -> Figures:
     key = full_name.lower()
     stars0, forks0 = int(row["stargazers_count"]), int(row["forks_count"])
     shape = shape_of(key)
-    fork_rate = 0.02 + forks0 * (0.0001 + 0.0003 * _unit("fork-rate", key))
+    fork_rate = 0.02 + forks0 * (0.0001 + 0.0003 * unit_hash("fork-rate", key))
     forks = forks0 + _drift(key, fork_rate, day, "fork-day")
     if shape == "losing":
-        loss = max(0.1, stars0 * (0.0001 + 0.0003 * _unit("rate", key)))
+        loss = max(0.1, stars0 * (0.0001 + 0.0003 * unit_hash("rate", key)))
         return Figures(max(0, stars0 - _drift(key, loss, day, "day")), forks)
-    rate = max(0.1, stars0 * (0.0002 + 0.0008 * _unit("rate", key)))
+    rate = max(0.1, stars0 * (0.0002 + 0.0008 * unit_hash("rate", key)))
     stars = stars0 + _drift(key, rate, day, "day")
     if shape == "spike":
         extra = _spike_extra(key, stars0, day)
