@@ -26,6 +26,7 @@ from github_stars.settings import (
 )
 
 if TYPE_CHECKING:  # the core imports Prefect: only once a run needs it
+    from github_stars.cli.progress import RunRecorder
     from github_stars.core import GitHubStarsError, RepoResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -157,35 +158,47 @@ def main(argv: list[str] | None = None) -> int:
     if not inputs.names:
         return EXIT_FAILED
 
+    from github_stars.core import distinct_names
+
+    names = distinct_names(inputs.names)  # a repository named twice is fetched once
+    started = time.perf_counter()
+    run = run_pipeline(parser, args, names, history)
+    if run is None:
+        return EXIT_USAGE
+    results, watcher, settings = run
+    wall = time.perf_counter() - started
+    report(results, watcher, settings, args, wall=wall, bad_lines=len(problems))
+    failed = problems or any(not r.ok for r in results)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def run_pipeline(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, names: list[str], history: str | None
+) -> tuple[list[RepoResult], RunRecorder, Settings] | None:
+    """Run the finished pipeline on `names` as `args` ask: with the API, the Prefect server
+    and (with `--dask-*`) the cluster they name, watched by a progress display or a recorder.
+    None when the history belongs to another API (a usage error, said on stderr)."""
     from github_stars import pipeline
     from github_stars.cli.api_choice import api_for_run
     from github_stars.cli.prefect_connection import prefect_for_run
-    from github_stars.cli.progress import RunProgress, RunRecorder, budget_notice, summary
+    from github_stars.cli.progress import RunProgress, RunRecorder
     from github_stars.cli.verbosity import set_log_verbosity
-    from github_stars.core import GitHubStarsError, distinct_names, observing
-    from github_stars.core.names import name_problem
+    from github_stars.core import GitHubStarsError, observing
 
-    names = distinct_names(inputs.names)  # a repository named twice is fetched once
     dask = args.dask_workers is not None or args.dask_address is not None
-    started = time.perf_counter()
     with ExitStack() as stack:
         settings, api_notice = stack.enter_context(api_for_run(run_settings(args)))
         refusal = history_refusal(history, settings)
         if refusal:
             say(f"{parser.prog}: --history: {refusal}")
-            return EXIT_USAGE
+            return None
         prefect_notice = stack.enter_context(
             prefect_for_run(LabPlaces.from_environment(), shared=dask)
         )
         set_log_verbosity(args.verbose, args.quiet)
         stack.enter_context(without_flow_heartbeats())
         if not args.quiet:
-            say(api_notice, prefect_notice)
-            requests = sum(name_problem(name) is None for name in names)
-            token = token_for(settings.api_url).token is not None
-            warning = budget_notice(requests, settings.budget, token)
-            if warning:
-                say(warning)
+            say(api_notice, prefect_notice, *budget_warning(names, settings))
         show = not (args.quiet or args.verbose)
         watcher = RunProgress(len(names), settings.budget) if show else RunRecorder()
         stack.enter_context(watcher)
@@ -202,28 +215,52 @@ def main(argv: list[str] | None = None) -> int:
         except GitHubStarsError as exc:  # the run as a whole, e.g. the API's date unreadable
             say(f"The run failed: {exc}")
             results = outcomes_after_failure(names, watcher.outcomes, exc)
-    wall = time.perf_counter() - started
+    return results, watcher, settings
+
+
+def budget_warning(names: list[str], settings: Settings) -> list[str]:
+    """A line announcing a run the rate budget makes long, if this one is."""
+    from github_stars.cli.progress import budget_notice
+    from github_stars.core.names import name_problem
+
+    requests = sum(name_problem(name) is None for name in names)
+    token = token_for(settings.api_url).token is not None
+    warning = budget_notice(requests, settings.budget, token)
+    return [warning] if warning else []
+
+
+def report(
+    results: list[RepoResult],
+    watcher: RunRecorder,
+    settings: Settings,
+    args: argparse.Namespace,
+    *,
+    wall: float,
+    bad_lines: int,
+) -> None:
+    """The results on stdout, the files `args` ask for, and (unless `-q`) the summary."""
+    from github_stars.cli.progress import summary
+
     for result in results:
         print(result.line(), flush=True)
     api = watcher.api.identity if watcher.api else settings.api_url
     outputs = save_outputs(results, args, api)
-    if history:
+    if args.history:
         outputs.append(f"history: {args.history}")
-    if not args.quiet:
-        counts = watcher.request_counts()
-        say(
-            *summary(
-                results,
-                wall=wall,
-                requests=counts.requests,
-                not_modified=counts.not_modified,
-                rate_left=(counts.rate_remaining, counts.rate_limit),
-                bad_lines=len(problems),
-                outputs=outputs,
-            )
+    if args.quiet:
+        return
+    counts = watcher.request_counts()
+    say(
+        *summary(
+            results,
+            wall=wall,
+            requests=counts.requests,
+            not_modified=counts.not_modified,
+            rate_left=(counts.rate_remaining, counts.rate_limit),
+            bad_lines=bad_lines,
+            outputs=outputs,
         )
-    failed = problems or any(not r.ok for r in results)
-    return EXIT_FAILED if failed else EXIT_OK
+    )
 
 
 def outcomes_after_failure(
