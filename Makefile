@@ -16,19 +16,24 @@ TEST_WORKERS ?= 3
 # src/github_stars/settings.py: the CLI, binder/start (`make lab`, `make book`), `make server`,
 # conftest.py (tests) and the benchmarks.
 
-.PHONY: help install lab server server-stop run test lint format strip bench book clean
+.PHONY: help lock install lab server server-stop run test lint format strip bench book clean
 
-# requirements-book.txt = requirements.txt + Jupyter Book (the tests build the book too).
-# uv installs the same pins from PyPI: 36 s where pip took 147 s, one after the other into new
-# venvs (2 cores, load 1). It lives in .venv, installed by pip; the venv keeps pip.
-# --compile-bytecode as pip does: without .pyc files (and with PYTHONDONTWRITEBYTECODE set)
-# every process paid 3-4 s more CPU to import the pipeline.
+# What is installed is requirements.lock: every package, transitive ones included, pinned
+# (`make lock` resolves it from requirements-book.txt = requirements.txt + Jupyter Book, which
+# hold the direct pins; tests/test_lock.py keeps them in step). uv installs it (faster than pip,
+# docs/decisions.md); it lives in .venv, installed by pip. --compile-bytecode as pip does:
+# every process would otherwise compile the pipeline's imports again.
 UV_VERSION := 0.13.9
-$(STAMP): requirements.txt requirements-book.txt pyproject.toml
+LOCK := requirements.lock
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-book.txt
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r $(LOCK)
 	touch $(STAMP)
+
+lock: ## resolve requirements.lock again from requirements*.txt (after changing a pin)
+	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-book.txt --output-file $(LOCK)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | expand -t 14
