@@ -1,6 +1,7 @@
 """The star history store (`github_stars.core.star_history`) and its report
 (`reports.history_report`): one row per repository and day, no duplicates on re-runs,
-nothing lost when a writer is killed, gaps never zeros; on SQLite and on a throw-away
+nothing lost when a writer is killed, gaps never zeros, observed rows never replaced by
+backfilled estimates (which the report tells apart); on SQLite and on a throw-away
 PostgreSQL cluster."""
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def test_a_missing_repository_is_a_gap_never_a_zero(location) -> None:
         assert history.count() == 8
         assert history.days() == [DAY1, DAY2, DAY3]
         frame = history.frame()
-    assert list(frame.columns) == ["day", "repo", "stars", "forks", "watchers", "fetched_at", "api"]
+    expected = ["day", "repo", "stars", "forks", "watchers", "fetched_at", "api", "source"]
+    assert list(frame.columns) == expected
     day2 = frame[frame["day"] == pd.Timestamp(DAY2)]
     assert sorted(day2["repo"]) == ["PrefectHQ/prefect", "numpy/numpy"]
     assert (frame["stars"] > 0).all()
@@ -239,8 +241,9 @@ def test_a_store_made_before_it_named_its_api_takes_its_rows_api(tmp_path) -> No
     with sqlite3.connect(path) as old:
         old.execute("DELETE FROM star_history_meta")
         old.execute(
-            "INSERT INTO star_history VALUES ('2026-01-23', 'a/b', 'a/b', 6, 1, 1, "
-            "'2026-01-23 06:00:00.000000', 'http://elsewhere')"
+            "INSERT INTO star_history (day, repo_key, repo, stars, forks, watchers, fetched_at, "
+            "api) VALUES ('2026-01-23', 'a/b', 'a/b', 6, 1, 1, '2026-01-23 06:00:00.000000', "
+            "'http://elsewhere')"
         )
     with pytest.raises(HistoryError, match="several APIs"):
         open_history(str(path), LIVE)
@@ -270,6 +273,85 @@ def test_an_in_memory_store_is_refused(location) -> None:
     assert "in-memory SQLite database keeps nothing" in location_problem(location)
     with pytest.raises(ValueError, match="in-memory"):
         StarHistory.open(location)
+
+
+# --- observed and backfilled rows --------------------------------------------------------
+def estimate(day: dt.date, repo: str, stars: int, fetched_at: dt.datetime = T0) -> StarRecord:
+    return StarRecord(day, repo, stars, None, None, fetched_at, API, "backfilled")
+
+
+def kept(history: StarHistory) -> list[tuple[dt.date, int, str]]:
+    return [(r.day, r.stars, r.source) for r in history.records()]
+
+
+def test_an_observed_row_is_never_replaced_by_a_backfilled_one(location) -> None:
+    later = T0 + dt.timedelta(days=3)
+    with StarHistory.open(location) as history:
+        history.record(star(DAY1, A, 100))
+        history.record_many([estimate(DAY1, A, 90, later), estimate(DAY2, A, 95, later)])
+        history.record(estimate(DAY1, A, 80, later), replace=False)
+        assert kept(history) == [(DAY1, 100, "observed"), (DAY2, 95, "backfilled")]
+
+
+def test_a_backfilled_row_is_replaced_by_an_observed_one_and_a_fresher_estimate(location) -> None:
+    earlier, later = T0 - dt.timedelta(hours=1), T0 + dt.timedelta(hours=1)
+    with StarHistory.open(location) as history:
+        history.record_many([estimate(DAY1, A, 90), estimate(DAY2, A, 95), estimate(DAY3, A, 99)])
+        history.record(estimate(DAY1, A, 91, earlier))  # an older estimate: kept as was
+        history.record(estimate(DAY1, A, 92, later), replace=False)  # from a cache: kept
+        history.record(estimate(DAY2, A, 96, later))  # a fresher estimate replaces one
+        history.record(star(DAY3, A, 101, earlier), replace=False)  # observed, even cached
+        assert kept(history) == [
+            (DAY1, 90, "backfilled"),
+            (DAY2, 96, "backfilled"),
+            (DAY3, 101, "observed"),
+        ]
+        assert history.count() == 3
+
+
+def test_record_many_writes_all_its_rows_or_none(location) -> None:
+    other = StarRecord(DAY2, A, 5, None, None, T0, "http://elsewhere", "backfilled")
+    with StarHistory.open(location) as history:
+        history.record(star(DAY1, B, 1))
+        with pytest.raises(HistoryOfAnotherApi):
+            history.record_many([estimate(DAY1, A, 1), other])
+        with pytest.raises(ValueError, match="source must be one of observed, backfilled"):
+            StarRecord(DAY1, A, 1, None, None, T0, API, "guessed")
+        assert kept(history) == [(DAY1, 1, "observed")]
+        rows = [estimate(DAY1 + dt.timedelta(days=n), A, n) for n in range(500)]
+        history.record_many(rows)
+        assert history.count() == 501 and history.repositories() == [B, A]
+
+
+OLD_SCHEMA = (
+    "CREATE TABLE star_history (day DATE, repo_key VARCHAR(255), repo VARCHAR(255), "
+    "stars BIGINT NOT NULL, forks BIGINT, watchers BIGINT, fetched_at {moment} NOT NULL, "
+    "api VARCHAR(255) NOT NULL, PRIMARY KEY (day, repo_key))"
+)
+OLD_ROW = (
+    "INSERT INTO star_history VALUES ('2026-01-22', 'a/b', 'a/b', 5, 1, 1, "
+    "'2026-01-22 06:00:00', 'github-stars-simulator@2026-01-24')"
+)
+
+
+def test_a_store_made_before_the_source_column_is_read_as_observed_and_gets_it(location) -> None:
+    """Read only: its rows are observed, the store unchanged; opened for writing: the column
+    is added (every old row observed) and a backfill keeps the old row."""
+    if "://" not in location:
+        Path(location).parent.mkdir(parents=True)
+    engine = sa.create_engine(location if "://" in location else f"sqlite:///{location}")
+    moment = "DATETIME" if engine.dialect.name == "sqlite" else "TIMESTAMPTZ"
+    with engine.begin() as conn:
+        conn.execute(sa.text(OLD_SCHEMA.format(moment=moment)))
+        conn.execute(sa.text(OLD_ROW))
+    with StarHistory.open(location, read_only=True) as history:
+        assert not history.has_source and kept(history) == [(DAY1, 5, "observed")]
+    with engine.connect() as conn:
+        assert not history_module.has_source(conn)  # reading added nothing
+    with open_history(location, API) as history:
+        history.record_many([estimate(DAY1, "a/b", 4), estimate(DAY2, "a/b", 6)])
+        assert kept(history) == [(DAY1, 5, "observed"), (DAY2, 6, "backfilled")]
+    engine.dispose()
 
 
 # --- reading: nothing written, one bad row is one bad row ------------------------------
@@ -535,7 +617,10 @@ def test_a_day_without_any_row_is_a_gap_too() -> None:
 
 def test_top_movers(known_frame) -> None:
     movers = report.top_movers(known_frame)
-    assert list(movers.columns) == ["repo", "stars_then", "stars_now", "gain", "gain_percent"]
+    assert list(movers.columns) == [
+        *("repo", "stars_then", "stars_now", "gain", "gain_percent", "estimated")
+    ]
+    assert not movers["estimated"].any()
     assert movers[["repo", "stars_then", "stars_now", "gain"]].values.tolist() == [
         [A, 100, 125, 25],
         [C, 10, 20, 10],
@@ -567,7 +652,49 @@ def test_save_history_writes_csv_rows_and_a_png(known_frame, tmp_path) -> None:
     csv_path, chart_path = tmp_path / "out" / "history.csv", tmp_path / "charts" / "stars.png"
     report.save_history(known_frame, csv_path=csv_path, chart_path=chart_path)
     written = pd.read_csv(csv_path)
-    assert list(written.columns) == list(report.COLUMNS)
+    assert list(written.columns) == list(report.COLUMNS) and report.COLUMNS[-1] == "source"
+    assert set(written["source"]) == {"observed"}
     assert len(written) == 8 and not written.duplicated(["day", "repo"]).any()
     assert written[written["repo"] == C]["day"].tolist() == [DAY1.isoformat(), DAY3.isoformat()]
     assert chart_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def backfilled_frame(tmp_path) -> pd.DataFrame:
+    """A backfilled on DAY1 and DAY2, observed on DAY3; B observed on DAY1 and DAY3; no row
+    at all on DAY3 + 1; C observed on DAY3 + 2."""
+    after, later = DAY3 + dt.timedelta(days=1), DAY3 + dt.timedelta(days=2)
+    with StarHistory.open(tmp_path / "mixed.db") as history:
+        history.record_many([estimate(DAY1, A, 90), estimate(DAY2, A, 95)])
+        record_day(history, DAY1, {B: 50})
+        record_day(history, DAY3, {A: 100, B: 52})
+        record_day(history, later, {C: 7})
+        assert history.days() == [DAY1, DAY2, DAY3, later] and after not in history.days()
+        return history.frame()
+
+
+def test_the_report_tells_estimates_and_missing_days(backfilled_frame) -> None:
+    estimated = report.estimated_by_day(backfilled_frame)
+    assert estimated.shape == report.stars_by_day(backfilled_frame).shape
+    assert estimated[A].tolist() == [True, True, False, False, False]
+    assert not estimated[B].any() and not estimated[C].any()
+    assert report.missing_days(backfilled_frame) == [pd.Timestamp(DAY3 + dt.timedelta(days=1))]
+    assert report.missing_days(backfilled_frame.iloc[0:0]) == []
+    movers = report.top_movers(backfilled_frame, days=7).set_index("repo")
+    assert movers.loc[A, "estimated"] and not movers.loc[B, "estimated"]
+
+
+def test_the_chart_draws_backfilled_days_dashed(backfilled_frame) -> None:
+    figure = report.plot_stars_over_time(backfilled_frame)
+    lines = figure.axes[0].get_lines()
+    dashed = [line for line in lines if line.get_linestyle() == "--"]
+    solid = {line.get_label(): line for line in lines if line.get_linestyle() == "-"}
+    assert {line.get_label() for line in dashed} == {A, B, C}  # every row, under the solid
+    assert np.isnan(np.ma.filled(solid[A].get_ydata(), np.nan)[:2]).all()  # A's estimates
+    assert np.ma.filled(solid[A].get_ydata(), np.nan)[2] == 100
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == [C, B, A, "observed", "backfilled (estimate)"]
+    plt.close(figure)
+    observed_only = report.plot_stars_over_time(backfilled_frame[backfilled_frame["repo"] != A])
+    assert {line.get_linestyle() for line in observed_only.axes[0].get_lines()} == {"-"}
+    plt.close(observed_only)

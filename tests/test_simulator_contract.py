@@ -1,10 +1,12 @@
 """The simulator keeps GitHub's published contract.
 
-Every kind of answer is checked against GitHub's own OpenAPI description of the two operations
-the pipeline uses (a vendored subset, see tests/data/README.md): the body validates against the
-documented schema (`full-repository`, `basic-error`, `rate-limit-overview`), GitHub's headers
-are on every answer, conditional requests are counted as GitHub counts them, and the client and
-pipeline read GitHub's documented example answer the same way as a simulator answer.
+Every kind of answer is checked against GitHub's own OpenAPI description of the operations the
+pipeline and the backfill use (a vendored subset, see tests/data/README.md): the body validates
+against the documented schema (`full-repository`, `basic-error`, `rate-limit-overview`, the
+stargazer count), GitHub's headers are on every answer, conditional requests are counted as
+GitHub counts them, and the client, the pipeline and the backfill read GitHub's documented
+example answers the same way as a simulator answer. The star history, not in that description
+yet, is pinned to the shape GitHub was observed to answer (`OBSERVED_WEEK`).
 """
 
 from __future__ import annotations
@@ -12,21 +14,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 
-from github_stars.core import RepoResult
+from github_stars.backfill import _count, _weeks
+from github_stars.core import BadResponse, RepoResult
 from github_stars.core.client import parse_repo
 from github_stars.reports import results_frame
 from github_stars.simulator.calendar import example_repos, stars_on
-from github_stars.simulator.snapshot import load_snapshot, repo_json
+from github_stars.simulator.snapshot import SNAPSHOT_DATE, load_snapshot, repo_json
 
 SPEC = json.loads((Path(__file__).parent / "data" / "github_openapi_subset.json").read_text())
 EXAMPLE_REPO = SPEC["examples"]["repos_get_200_default_response"]
 EXAMPLE_RATE_LIMIT = SPEC["examples"]["rate_limit_get_200_default"]
+EXAMPLE_COUNT = SPEC["examples"]["activity_get_stargazer_count_for_repo_200_default"]
 UA = {"User-Agent": "github-stars-contract-tests"}
 TOKEN = {"Authorization": "Bearer not-a-real-token"}
 RATE_HEADERS = ("limit", "remaining", "used", "reset", "resource")
@@ -56,6 +61,7 @@ def schema(operation: str, status: int) -> dict:
 FULL_REPOSITORY = schema("repos_get", 200)
 BASIC_ERROR = schema("repos_get", 404)
 RATE_LIMIT_OVERVIEW = schema("rate_limit_get", 200)
+STARGAZER_COUNT = schema("activity_get_stargazer_count_for_repo", 200)
 
 
 def violations(body: object, against: dict) -> list[str]:
@@ -95,6 +101,9 @@ def test_the_vendored_description_is_the_documented_one():
         "source: 'language' is a required property",
     ]
     assert violations(EXAMPLE_RATE_LIMIT, RATE_LIMIT_OVERVIEW) == []
+    assert STARGAZER_COUNT["required"] == ["count"]
+    assert violations(EXAMPLE_COUNT, STARGAZER_COUNT) == []
+    assert schema("activity_get_stargazer_count_for_repo", 404) == BASIC_ERROR
 
 
 def test_the_chosen_repositories_cover_empty_snapshot_fields():
@@ -273,6 +282,11 @@ def error_answers(sim) -> dict[str, httpx.Response]:
     answers["301 renamed"] = get(sim, "/repos/kennethreitz/requests")
     answers["404 unknown repository"] = get(sim, "/repos/nobody/nothing")
     answers["404 unknown repository id"] = get(sim, "/repositories/999999999")
+    answers["404 unknown repository, count"] = get(sim, "/repos/nobody/nothing/stargazers/count")
+    answers["404 unknown repository, history"] = get(sim, "/repos/nobody/x/stargazers/history")
+    answers["404 unknown repository id, history"] = get(
+        sim, "/repositories/999999999/stargazers/history"
+    )
     answers["404 unknown route"] = get(sim, "/repos/psf/requests/nested/path")
     answers["405 wrong method"] = httpx.post(sim.url + "/repos/psf/requests", headers=UA)
     answers["403 no User-Agent"] = get_without_user_agent(sim, "/repos/psf/requests")
@@ -386,6 +400,8 @@ def all_answers(sim, **auth: str) -> dict[str, httpx.Response]:
     answers = {
         "200": get(sim, "/repos/psf/requests", **auth),
         "200 by id": get(sim, f"/repositories/{load_snapshot()['psf/requests'].id}", **auth),
+        "200 count": get(sim, "/repos/psf/requests/stargazers/count", **auth),
+        "200 history": get(sim, "/repos/psf/requests/stargazers/history?page=2", **auth),
         "304": get(sim, "/repos/psf/requests", **auth, **{"If-None-Match": etag}),
         "/rate_limit": get(sim, "/rate_limit", **auth),
         "301": get(sim, "/repos/kennethreitz/requests", **auth),
@@ -425,7 +441,7 @@ def test_githubs_headers_on_every_answer(sim, token):
         assert REQUEST_ID.match(headers["x-github-request-id"]), label
         ids.add(headers["x-github-request-id"])
     assert len(ids) == len(answers)  # unique per request
-    for label in ("200", "200 by id", "304", "/rate_limit"):
+    for label in ("200", "200 by id", "200 count", "200 history", "304", "/rate_limit"):
         assert answers[label].headers["etag"].startswith('"'), label
     assert answers["304"].headers["etag"] == answers["200"].headers["etag"]
     assert answers["200 by id"].headers["etag"] == answers["200"].headers["etag"]
@@ -473,3 +489,138 @@ def test_an_authorized_304_does_not_count(sim):
         (304, "not_modified", True),
         (304, "not_modified", True),
     ]
+
+
+# --- GET /repos/{owner}/{repo}/stargazers/count ----------------------------------------------
+@pytest.mark.parametrize("by", ["name", "id"])
+def test_the_stargazer_count_is_the_documented_answer(sim, by):
+    path = "/repos/psf/requests" if by == "name" else f"/repositories/{row_id('psf/requests')}"
+    for day in (0, 6):
+        sim.set_day(day)
+        reply = get(sim, f"{path}/stargazers/count")
+        assert reply.status_code == 200 and violations(reply.json(), STARGAZER_COUNT) == []
+        assert reply.json() == {"count": stars_on("psf/requests", day)}
+        assert reply.json()["count"] == get(sim, path).json()["stargazers_count"]
+    sim.reset(settings=True)
+
+
+def test_the_backfill_reads_githubs_example_count_as_a_simulator_answer(sim):
+    assert _count(httpx.Response(200, json=EXAMPLE_COUNT), "octocat/Hello-World") == 42
+    ours = get(sim, "/repos/psf/requests/stargazers/count")
+    assert _count(ours, "psf/requests") == int(row("psf/requests")["stargazers_count"])
+
+
+def row_id(name: str) -> int:
+    return load_snapshot()[name.lower()].id
+
+
+# --- GET /repos/{owner}/{repo}/stargazers/history: pinned to the observed answer --------------
+# Not in the vendored description (@octokit/openapi 23.0.2). GitHub shipped it on 2026-09-04
+# (REST API version 2026-03-10; docs.github.com/en/rest/activity/starring?apiVersion=
+# 2026-03-10#get-repository-star-history); its shape is that of published client code and of
+# one published observation, quoted in this project's issue 32: a JSON array of weeks, newest
+# first; `week` the Unix time of the week's first day at 00:00 UTC, `days` the stars given on
+# each of its seven days, `total` their sum; pages linked by `Link` (`next`, `prev`, `first`)
+# in GitHub's numeric form, /repositories/{id}/stargazers/history?per_page=30&page=2.
+OBSERVED_WEEK = {"week": 1677369600, "total": 36, "days": [0, 0, 0, 10, 15, 4, 7]}
+COUNT = {"type": "integer", "minimum": 0}
+STAR_HISTORY = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["week", "total", "days"],
+        "additionalProperties": False,
+        "properties": {
+            "week": COUNT,
+            "total": COUNT,
+            "days": {"type": "array", "items": COUNT, "minItems": 7, "maxItems": 7},
+        },
+    },
+}
+NUMERIC_LINK = re.compile(
+    r"<(?P<url>https?://[^>]+/repositories/(?P<id>\d+)/stargazers/history"
+    r"\?per_page=(?P<per_page>\d+)&page=(?P<page>\d+))>; rel=\"(?P<rel>next|prev|first)\""
+)
+
+
+def links(reply: httpx.Response) -> dict[str, re.Match]:
+    """The `Link` header's links by rel, each checked to be in GitHub's numeric form."""
+    header = reply.headers.get("link", "")
+    parts = [part.strip() for part in header.split(",")] if header else []
+    found = [NUMERIC_LINK.fullmatch(part) for part in parts]
+    assert all(found), header
+    return {match["rel"]: match for match in found}
+
+
+def sunday_midnight(week: int) -> bool:
+    moment = datetime.fromtimestamp(week, UTC)
+    return moment.weekday() == 6 and (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+
+
+def test_the_observed_week_has_the_pinned_shape():
+    assert violations([OBSERVED_WEEK], STAR_HISTORY) == []
+    assert sunday_midnight(OBSERVED_WEEK["week"])  # 2023-02-26, a Sunday
+    assert OBSERVED_WEEK["total"] == sum(OBSERVED_WEEK["days"]) and len(OBSERVED_WEEK["days"]) == 7
+    # The backfill reads it as it reads the simulator's (`test_star_history_...` below).
+    assert _weeks(httpx.Response(200, json=[OBSERVED_WEEK]), "a/b", None) == [
+        (OBSERVED_WEEK["week"], OBSERVED_WEEK["days"])
+    ]
+
+
+@pytest.mark.parametrize("name", ["psf/requests", *example_repos("spike", 1)])
+def test_star_history_answers_have_the_observed_shape(sim, name):
+    """Every page, walked by its `next` link from the first: the pinned shape; weeks a Sunday
+    apart, newest first, from today's week back to the creation's; GitHub's numeric links;
+    the stars given sum to today's count plus the calendar's un-stars."""
+    day, version = 12, {"X-GitHub-Api-Version": "2026-03-10"}
+    sim.set_day(day)
+    url = f"{sim.url}/repos/{name}/stargazers/history?per_page=30&page=1"
+    weeks, page = [], 1
+    while url:
+        reply = httpx.get(url, headers=UA | version, timeout=10)
+        assert reply.status_code == 200 and reply.headers["x-github-api-version-selected"] == (
+            "2026-03-10"
+        )
+        body = reply.json()
+        assert violations(body, STAR_HISTORY) == [] and 1 <= len(body) <= 30, page
+        assert [list(week) for week in body] == [list(OBSERVED_WEEK)] * len(body)  # key order
+        assert all(sunday_midnight(w["week"]) and w["total"] == sum(w["days"]) for w in body)
+        assert _weeks(reply, name, weeks[-1]["week"] if weeks else None)  # the backfill reads it
+        found = links(reply)
+        assert {m["id"] for m in found.values()} == {str(row_id(name))}
+        assert set(found) == {"next"} if page == 1 else {"prev", "first"} <= set(found)
+        if page > 1:
+            assert (found["prev"]["page"], found["first"]["page"]) == (str(page - 1), "1")
+        weeks += body
+        url = found["next"]["url"] if "next" in found else None
+        assert url is None or found["next"]["page"] == str(page + 1)
+        page += 1
+    starts = [w["week"] for w in weeks]
+    assert all(newer - older == 7 * 86400 for newer, older in zip(starts, starts[1:], strict=False))
+    today = date.fromisoformat(SNAPSHOT_DATE) + timedelta(days=day)
+    created = date.fromisoformat(row(name)["created_at"])
+    first_sunday = datetime.fromtimestamp(starts[0], UTC).date()
+    last_sunday = datetime.fromtimestamp(starts[-1], UTC).date()
+    assert first_sunday <= today < first_sunday + timedelta(days=7)
+    assert last_sunday <= created < last_sunday + timedelta(days=7)
+    unstars = sum(max(0, stars_on(name, d - 1) - stars_on(name, d)) for d in range(1, day + 1))
+    assert sum(w["total"] for w in weeks) == stars_on(name, day) + unstars
+    sim.reset(settings=True)
+
+
+BROKEN_WEEKS = {
+    "not the sum": [{**OBSERVED_WEEK, "total": 35}],
+    "six days": [{**OBSERVED_WEEK, "days": [0, 10, 15, 4, 7, 0]}],
+    "not at midnight": [{**OBSERVED_WEEK, "week": OBSERVED_WEEK["week"] + 3600}],
+    "negative": [{**OBSERVED_WEEK, "days": [0, 0, 0, 10, 15, 4, -7], "total": 22}],
+    "no total": [{"week": OBSERVED_WEEK["week"], "days": OBSERVED_WEEK["days"]}],
+    "older first": [{**OBSERVED_WEEK, "week": OBSERVED_WEEK["week"] - 7 * 86400}, OBSERVED_WEEK],
+    "not an array": OBSERVED_WEEK,
+}
+
+
+@pytest.mark.parametrize("label", BROKEN_WEEKS)
+def test_the_backfill_refuses_an_answer_that_breaks_the_pinned_shape(label):
+    with pytest.raises(BadResponse, match="a/b: the star history") as refused:
+        _weeks(httpx.Response(200, json=BROKEN_WEEKS[label]), "a/b", None)
+    print(f"{label}: {refused.value}")

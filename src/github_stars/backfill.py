@@ -9,7 +9,7 @@ asks `GET /repos/{owner}/{repo}/stargazers/count` (today's count), then walks th
 the pipeline's resilience: the run's `GitHubApi` (its client, token rule and API version),
 its rate limit (`take_request_slot`), GitHub's pause (`wait_out_pause`, `pause`), Prefect's
 retries of what can succeed with exponential backoff, and Prefect's cache keyed by the inputs,
-the answering API and the API's day (a new day asks again).
+the answering API and the API's day (a new day asks again), and the task's source.
 
 Each day from the first star to the count's day gets a `backfilled` row: the count minus the
 stars given since that day. An estimate: the history reports stars given, not taken back, so
@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 from prefect import flow, task, unmapped
-from prefect.cache_policies import INPUTS
+from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
@@ -143,6 +143,15 @@ def _count(response: httpx.Response, name: str) -> int:
     return body["count"]
 
 
+def _answered_at(response: httpx.Response, api: GitHubApi) -> datetime:
+    """When the API answered: its `Date` (UTC), else the API's clock asked anew."""
+    try:
+        moment = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return api.now()
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+
+
 def _week_problem(item: object, before: int | None) -> str | None:
     """Why `item` is not a week of stars newer pages did not have (None when it is): `week` a
     Unix midnight older than `before`, `days` seven counts, `total` their sum."""
@@ -151,9 +160,9 @@ def _week_problem(item: object, before: int | None) -> str | None:
     days = item.get("days")
     if not isinstance(days, list) or len(days) != WEEK_DAYS:
         return f"has a week without a list of {WEEK_DAYS} 'days'"
-    counts = {"week": item.get("week"), "total": item.get("total")}
+    counts = {field: item[field] for field in ("week", "total") if field in item}
     counts |= {f"days[{n}]": stars for n, stars in enumerate(days)}
-    for field in counts:
+    for field in ("week", "total", *(f"days[{n}]" for n in range(WEEK_DAYS))):
         problem = count_problem(counts, field, required=True)
         if problem:
             return problem.removeprefix("response ")
@@ -199,7 +208,9 @@ def _next_page(response: httpx.Response, api: GitHubApi, name: str) -> str | Non
     retries=3,
     retry_jitter_factor=0.5,
     retry_condition_fn=retry_if_transient,
-    cache_policy=INPUTS - "api" + AnsweringApi(),
+    # The pipeline's key, and this task's source: its inputs are those of the daily
+    # `fetch_stats`, whose answers (a repository's JSON) must never be taken for this one's.
+    cache_policy=INPUTS - "api" + AnsweringApi() + TASK_SOURCE,
     cache_expiration=timedelta(days=1),
     task_run_name="fetch_star_history-{github_repo}",
 )
@@ -207,9 +218,7 @@ def fetch_star_history(github_repo: str, api: GitHubApi, day: date) -> StarHisto
     """Task: a repository's stars today and the stars given on each day of its life"""
     name = validate_repo_name(github_repo)  # a bad name fails here, without a request
     counted = _get(api, name, f"/repos/{name}/stargazers/count")
-    count = _count(counted, name)
-    stamp = counted.headers.get("Date")
-    counted_at = parsedate_to_datetime(stamp).astimezone(UTC) if stamp else api.now()
+    count, counted_at = _count(counted, name), _answered_at(counted, api)
     given: dict[date, int] = {}
     url: str | None = f"/repos/{name}/stargazers/history?per_page={PER_PAGE}&page=1"
     before = None

@@ -10,7 +10,8 @@ its day and repository: one bad row never makes the rest of a history unreadable
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 MAX_COUNT = 2**63 - 1  # a BIGINT
@@ -47,11 +48,12 @@ class StarRecord:
 
 
 COLUMNS = [f.name for f in fields(StarRecord)]
+record_values = attrgetter(*COLUMNS)  # a record's values, in `COLUMNS` order
 
 
 def record_row(record: StarRecord) -> dict[str, Any]:
     """The record as a row: its columns' names and values."""
-    return dict(zip(COLUMNS, astuple(record), strict=True))
+    return dict(zip(COLUMNS, record_values(record), strict=True))
 
 
 def _check_count(name: str, value: object, *, optional: bool = False) -> None:

@@ -59,6 +59,7 @@ from github_stars.core.history_records import (
     UnreadableRow,
     read_stored,
     record_row,
+    record_values,
     validate_record,
 )
 from github_stars.core.repo_result import RepoResult
@@ -357,8 +358,8 @@ class StarHistory:
         records, unreadable = [], []
         try:
             with self.engine.connect() as conn:
-                for row in conn.execute(query).mappings():
-                    found = read_stored(dict(row))
+                for row in conn.execute(query):
+                    found = read_stored(dict(zip(COLUMNS, row, strict=True)))
                     (records if isinstance(found, StarRecord) else unreadable).append(found)
         except SQLAlchemyError as exc:
             raise HistoryError(f"cannot read the star history at {self}: {one_line(exc)}") from None
@@ -375,6 +376,16 @@ class StarHistory:
     def days(self) -> list[dt.date]:
         """The days that have at least one readable row, in order."""
         return sorted({record.day for record in self.records()})
+
+    def repositories(self) -> list[str]:
+        """The repositories the history holds, one spelling each, ordered case-insensitively."""
+        query = sa.select(star_history.c.repo_key, star_history.c.repo).distinct()
+        try:
+            with self.engine.connect() as conn:
+                spellings = dict(conn.execute(query).tuples().all())
+        except SQLAlchemyError as exc:
+            raise HistoryError(f"cannot read the star history at {self}: {one_line(exc)}") from None
+        return [spellings[key] for key in sorted(spellings)]
 
     def count(self) -> int:
         """How many rows (repository-days) the history holds."""
@@ -402,7 +413,7 @@ def records_frame(records: list[StarRecord]) -> pd.DataFrame:
     """
     import pandas as pd  # here: only reading a frame needs pandas
 
-    frame = pd.DataFrame([record_row(r) for r in records], columns=COLUMNS)
+    frame = pd.DataFrame([record_values(r) for r in records], columns=COLUMNS)
     frame["day"] = pd.to_datetime(frame["day"])
     frame["fetched_at"] = pd.to_datetime(frame["fetched_at"], utc=True)
     return frame.astype({"stars": "int64", "forks": "Int64", "watchers": "Int64"})

@@ -89,6 +89,13 @@ def _check_day(day: int) -> None:
         raise ValueError(f"day must be a non-negative integer, not {day!r}")
 
 
+def steady_gain(full_name: str) -> float:
+    """The mean daily gain of a `steady` or `spike` repository (a spike's launch aside)."""
+    key = full_name.lower()
+    stars0 = int(_snapshot_row(key).row["stargazers_count"])
+    return max(0.1, stars0 * (0.0002 + 0.0008 * unit_hash("rate", key)))
+
+
 def figures_on(full_name: str, day: int) -> Figures:
     """Stars and forks of a snapshot repository on `day` (0 = the snapshot's)."""
     _check_day(day)
@@ -101,8 +108,7 @@ def figures_on(full_name: str, day: int) -> Figures:
     if shape == "losing":
         loss = max(0.1, stars0 * (0.0001 + 0.0003 * unit_hash("rate", key)))
         return Figures(max(0, stars0 - _drift(key, loss, day, "day")), forks)
-    rate = max(0.1, stars0 * (0.0002 + 0.0008 * unit_hash("rate", key)))
-    stars = stars0 + _drift(key, rate, day, "day")
+    stars = stars0 + _drift(key, steady_gain(key), day, "day")
     if shape == "spike":
         extra = _spike_extra(key, stars0, day)
         stars, forks = stars + extra, forks + extra // 20

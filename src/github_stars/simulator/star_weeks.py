@@ -8,8 +8,11 @@ Pure functions of the repository's (lower-cased) full name and the calendar (`cl
 
 - from its creation (`created_at`; a repository the snapshot says was created after its date
   starts on day 0) to day 0, its snapshot's stars, given along a launch (a share of them in
-  the first days, decaying) and then a steady rate that grows over its life: they sum to the
-  snapshot's `stargazers_count` exactly;
+  the first days, decaying) and a steady rate that moves in a straight line to the calendar's
+  own mean daily gain on day 0 (none for a `losing` repository), so the two meet: falling
+  for a young repository that gathered its stars fast, rising for an old one (from 0 at the
+  most, when its stars are too few to reach the calendar's rate). They sum to the snapshot's
+  `stargazers_count` exactly;
 - from day 1 to the simulated today, the calendar's own daily gain
   (`calendar.figures_on`); a day whose count falls (a `losing` repository) has none given,
   its loss being un-stars, which the history does not report;
@@ -24,7 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from github_stars.simulator.calendar import stars_on, unit_hash
+from github_stars.simulator.calendar import shape_of, stars_on, steady_gain, unit_hash
 from github_stars.simulator.snapshot import load_snapshot
 
 WEEK_DAYS = 7
@@ -34,14 +37,15 @@ DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 100  # GitHub's rule for its paginated list
 @dataclass(frozen=True)
 class Lifetime:
     """How a repository gathered its day-0 stars: from day `first` (its creation, <= 0), a
-    `launch_share` of them in a launch decaying over `launch_days`, the rest at a steady rate
-    that is `1 + growth` times higher on day 0 than on its first day."""
+    `launch_share` of them in a launch decaying over `launch_days`, the rest at a rate going
+    in a straight line from `start_rate` on its first day to `end_rate` on day 0."""
 
     first: int
     stars: int
     launch_share: float
     launch_days: float
-    growth: float
+    start_rate: float
+    end_rate: float
 
     @property
     def days(self) -> int:
@@ -50,7 +54,7 @@ class Lifetime:
 
     def stars_by(self, age: int) -> int:
         """Stars given by the end of day `age` of its life (0: its creation day)."""
-        if age < 0:
+        if age < 0 or not self.stars:
             return 0
         if age >= self.days - 1:
             return self.stars
@@ -58,8 +62,10 @@ class Lifetime:
         launch = (1 - math.exp(-elapsed / self.launch_days)) / (
             1 - math.exp(-span / self.launch_days)
         )
-        ramp = self.growth / (2 * span)
-        steady = (elapsed + ramp * elapsed * (elapsed - 1)) / (span + ramp * span * (span - 1))
+        start, change = self.start_rate, (self.end_rate - self.start_rate) / (span - 1)
+        steady = (start * elapsed + change * elapsed * (elapsed - 1) / 2) / (
+            start * span + change * span * (span - 1) / 2
+        )
         share = self.launch_share * launch + (1 - self.launch_share) * steady
         return math.floor(self.stars * share + 0.5)
 
@@ -69,13 +75,18 @@ def lifetime(full_name: str, start: date) -> Lifetime:
     """The `Lifetime` of a snapshot repository whose day 0 is `start`."""
     key = full_name.lower()
     row = load_snapshot()[key].row
-    created = date.fromisoformat(row["created_at"])
+    first = min((date.fromisoformat(row["created_at"]) - start).days, 0)
+    stars, share = int(row["stargazers_count"]), 0.05 + 0.30 * unit_hash("launch-share", key)
+    # A straight line whose days sum to the steady stars: twice their mean a day at the most.
+    most = 2 * (1 - share) * stars / (1 - first)
+    end = min(0.0 if shape_of(key) == "losing" else steady_gain(key), most)
     return Lifetime(
-        first=min((created - start).days, 0),
-        stars=int(row["stargazers_count"]),
-        launch_share=0.05 + 0.30 * unit_hash("launch-share", key),
+        first=first,
+        stars=stars,
+        launch_share=share,
         launch_days=3.0 + 27.0 * unit_hash("launch-days", key),
-        growth=3.0 * unit_hash("growth", key),
+        start_rate=most - end,
+        end_rate=end,
     )
 
 
