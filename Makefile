@@ -5,10 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBMAKE_CELL_TIMEOUT ?= 120
 # pytest-xdist workers, each with a Prefect server and a simulator of its own (conftest.py).
-# The suite is CPU-bound (1,000-1,450 CPU seconds, by the machine's speed) but the lessons
-# wait on purpose, so a third worker fills their waits. The lessons run one after another on
-# one worker at normal priority; the other tests run at a lower one (`nice`) and the longest
-# start first (conftest.py), so lesson timing checks see a machine as quiet as with one worker.
+# One more worker than cores fills the time tests spend waiting; the lessons run one after
+# another on one worker at normal priority, the rest niced (why: docs/decisions.md).
 TEST_WORKERS ?= 3
 
 # Every server (Prefect on SQLite or PostgreSQL, the simulator) is started or reused by one
@@ -66,9 +64,10 @@ format: install ## ruff format on code and notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks conftest.py
 
 # One question per run, each side by side in one process (benchmarks/README.md): BENCH=features
-# (what each feature buys), scale (SQLite vs PostgreSQL, Dask) or startup (`make run`).
+# (what each feature buys), scale (SQLite vs PostgreSQL, Dask), startup (`make run`) or
+# backfill (the backfill beside the daily run).
 BENCH ?= features
-bench: install ## measure against the simulator -> benchmarks/results (BENCH=features|scale|startup, BENCH_ARGS=--quick)
+bench: install ## measure against the simulator -> benchmarks/results (BENCH=features|scale|startup|backfill, BENCH_ARGS=--quick)
 	$(BIN)/python -m benchmarks.$(BENCH) $(BENCH_ARGS)
 
 # The book: every lesson executed against one simulator and one Prefect server (binder/start,

@@ -1,96 +1,56 @@
-"""The finished pipeline at scale (`run.py --scale`), on a Prefect server on SQLite and on one
-on PostgreSQL.
+"""The finished pipeline at scale, as users run it: a Prefect server on SQLite vs PostgreSQL.
 
-Each run is `python -m github_stars NAME ...` in a subprocess, as users run it, with
-`PREFECT_API_URL` pointing at a server started beforehand (its start-up is not timed) and
-`GITHUB_API_URL` at the simulator, which enforces the budget: at most burst + ceil(rate)
-requests in any second, else 429 (`pipeline_rejections` counts those refusals). Per database:
+    python -m benchmarks.scale [--quick | --smoke] [--databases sqlite,postgresql] [--out DIR]
 
-- token budget: 10 requests at once, then 1.39/s (GitHub's 5,000/hour), enough repositories
-  for a window of at least 60 s after the burst; `achieved rate / budget` is the efficiency,
-  "after the burst" meaning after the request that first emptied the token bucket (a sender
-  slower than the budget at the start has refill to spend later: counting from request
-  number `limit` would credit it with more than the budget);
-- full snapshot: all 2,787 repositories at 50 requests/s (burst 50) into an empty result
-  cache: wall seconds, the CLI's peak RSS, and the efficiency at 50/s over that run;
-- its re-run: every result comes from the cache (0 requests).
-
-Runs are cut at a deadline (a timed-out run is reported with how far it got and a
-projection, never as a pass), so `--scale` fits in about 8 minutes.
+Per database, `python -m github_stars NAME ...` in a fresh process on a Prefect server started
+beforehand, against the simulator enforcing the budget: at a token's budget (1.39/s), all 2,787
+snapshot repositories at 50/s and their cached re-run; on the last database, threads vs Dask
+(`--dask-workers 2`). Method: benchmarks/README.md. Writes scale.json, .md and .png.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import psutil
 
-from github_stars.lab.measure import achieved_rate, requests_frame
-from github_stars.servers import PostgresCluster, PrefectServer, Simulator
+from benchmarks.common import main, met, prepare_environment, run_cli
+from github_stars.lab.measure import achieved_rate, budget_overshoot, requests_frame
+from github_stars.servers import PostgresCluster, PrefectServer, free_port, start_simulator
 from github_stars.settings import RateBudget, process_environment
+from github_stars.simulator.snapshot import snapshot_repo_names
 
-# A token's 5,000 requests/hour (1.39/s); a burst of 10, so the run is mostly the steady state.
-TOKEN_BUDGET = RateBudget(limit=10, per_second=round(5000 / 3600, 2))
-FAST_BUDGET = RateBudget(limit=50, per_second=50.0)
-DATABASES = ("sqlite", "postgresql")
-
-TARGETS = {  # key: (comparison, threshold)
-    "pipeline_efficiency_token_budget": (">=", 0.95),
-    "pipeline_efficiency_fast_budget": (">=", 0.8),
-    "pipeline_rejections": ("==", 0),
-    "full_snapshot_seconds": ("<=", 90.0),
-    "full_snapshot_cached_seconds": ("<=", 30.0),
-    "full_snapshot_peak_rss_mb": ("<=", 600.0),
+TOKEN = RateBudget(limit=10, per_second=round(5000 / 3600, 2))  # a token's budget
+FAST = RateBudget(limit=50, per_second=50.0)  # the simulator's default budget
+# token budget, its window after the burst (s), the fast budget, repositories of the full run
+# (None: all), deadlines (s) of the token, full, cached and each Dask comparison run, Dask sizes
+PLANS = {
+    "full": (TOKEN, 64.0, FAST, None, (110, 95, 40, 600), (200, 2787)),
+    "quick": (TOKEN, 64.0, FAST, None, (110, 95, 40, 300), (200,)),
+    "smoke": (RateBudget(3, 3.0), 2.0, RateBudget(5, 10.0), 20, (90, 90, 60, 120), (5,)),
 }
-
-
-@dataclass(frozen=True)
-class ScalePlan:
-    """How big each run is and when it is cut."""
-
-    mode: str
-    token_budget: RateBudget
-    token_window_s: float  # seconds of requests after the burst
-    fast_budget: RateBudget
-    full_repos: int | None  # None: the whole snapshot
-    token_timeout_s: float
-    full_timeout_s: float
-    cached_timeout_s: float
-
-
-SCALE_PLANS = {
-    "scale": ScalePlan("scale", TOKEN_BUDGET, 64.0, FAST_BUDGET, None, 110.0, 95.0, 40.0),
-    # seconds, for the test suite: tiny budgets, a handful of repositories
-    "scale-smoke": ScalePlan(
-        "scale-smoke", RateBudget(3, 3.0), 2.0, RateBudget(5, 10.0), 20, 90.0, 90.0, 60.0
-    ),
+TARGETS = {
+    "efficiency_token_budget": ">= 0.95",
+    "efficiency_fast_budget": ">= 0.8",
+    "rejections": "== 0",
+    "full_snapshot_s": "<= 90",
+    "full_snapshot_cached_s": "<= 30",
+    "full_snapshot_peak_rss_mb": "<= 600",
 }
-
-
-def token_repos(plan: ScalePlan) -> int:
-    """Repositories for the token-budget run: the burst plus a window of requests after it."""
-    budget = plan.token_budget
-    return budget.limit + math.ceil(budget.per_second * plan.token_window_s) + 1
+DATABASES = ["sqlite", "postgresql"]
+MIN_WINDOW_S = 10.0  # a rate is never measured over less
 
 
 def burst_end(starts: np.ndarray, budget: RateBudget) -> int:
     """Index of the request after which a token bucket (`limit`, refilled at `per_second`)
-    first held less than one request: from there on the budget bounds the sender. When the
-    bucket never ran dry (the sender was slower than the budget), index `limit`."""
+    first held less than one request, else `limit` (why: docs/decisions.md)."""
     t = np.sort(np.asarray(starts, dtype=float))
     tokens, previous = float(budget.limit), t[0] if len(t) else 0.0
     for index, start in enumerate(t):
@@ -101,321 +61,138 @@ def burst_end(starts: np.ndarray, budget: RateBudget) -> int:
     return min(budget.limit, max(len(t) - 1, 0))
 
 
-# A rate is not measured over less than this: when the bucket first ran dry only near the end
-# (a sender slower than the budget almost throughout), the window starts at request `limit`.
-MIN_WINDOW_S = 10.0
-
-
 def window_start(starts: np.ndarray, budget: RateBudget) -> int:
-    """Index of the first request of the window the efficiency is measured over.
-
-    `burst_end`, unless fewer than `MIN_WINDOW_S` seconds of requests follow it; then
-    request `limit` (after the burst a full bucket allows).
-    """
+    """The first request the efficiency counts: `burst_end`, unless less than `MIN_WINDOW_S`
+    of requests follow it, then `limit` (why: docs/decisions.md)."""
     t = np.sort(np.asarray(starts, dtype=float))
     if len(t) == 0:
         return 0
     dry = burst_end(t, budget)
-    if t[-1] - t[dry] >= MIN_WINDOW_S:
-        return dry
-    return min(budget.limit, len(t) - 1)
+    return dry if t[-1] - t[dry] >= MIN_WINDOW_S else min(budget.limit, len(t) - 1)
 
 
-def bucket_overshoot(starts: np.ndarray, budget: RateBudget) -> float:
-    """Most requests beyond a token bucket (`limit`, refilled at `per_second`) in any interval.
-
-    `max over i <= j of (j - i + 1) - limit - rate * (t_j - t_i)`, in one pass; 0 or less
-    when every interval is within the budget (`lab.measure.budget_overshoot`, in O(n)).
-    """
-    t = np.sort(np.asarray(starts, dtype=float))
-    if len(t) == 0:
-        return 0.0
-    index = np.arange(len(t))
-    best_start = np.maximum.accumulate(budget.per_second * t - index)
-    return float((index + 1 - budget.per_second * t + best_start).max() - budget.limit)
-
-
-class RssSampler:
-    """Peak resident memory of a process (and its children), sampled every `interval` s."""
-
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        self.peak_bytes = 0
-        self._process = psutil.Process(pid)
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                tree = [self._process, *self._process.children(recursive=True)]
-                self.peak_bytes = max(self.peak_bytes, sum(p.memory_info().rss for p in tree))
-            self._stop.wait(self._interval)
-
-    def stop(self) -> float:
-        """Stop sampling; the peak in MB."""
-        self._stop.set()
-        self._thread.join()
-        return self.peak_bytes / 1e6
+def pipeline_run(sim: Any, names: list[str], env: dict, budget: RateBudget, deadline: float,
+                 args: tuple[str, ...] = (), latency: float = 0.0) -> dict[str, Any]:  # fmt: skip
+    """One command-line run against the simulator enforcing `budget`: its figures and rate."""
+    allowed = budget.limit + math.ceil(budget.per_second)
+    sim.configure(latency=latency, secondary_limit=allowed, rate_limit=10**6, rate_limit_status=429)
+    sim.reset()
+    run = run_cli([*args, *names], env, deadline)
+    figures = rate_figures(sim, budget)
+    return (
+        run
+        | figures
+        | {
+            "repos": len(names),
+            "budget": f"{budget.limit} + {budget.per_second:g}/s",
+            "projected_s": run["seconds"] * len(names) / max(figures["requests"], 1)
+            if run["timed_out"]
+            else None,
+        }
+    )
 
 
-def run_cli(names: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """`python -m github_stars NAMES` with `env`, cut after `timeout` s; what it printed."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "github_stars", *names],
-            env=env,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        sampler = RssSampler(process.pid)
-        timed_out = False
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            process.kill()
-            process.wait()
-        except BaseException:  # interrupted: the run does not outlive the benchmark
-            process.kill()
-            raise
-        seconds = time.perf_counter() - started
-        peak = sampler.stop()
-        out.seek(0)
-        err.seek(0)
-        lines = out.read().splitlines()
-        stderr_tail = err.read()[-1500:]
-    stars = [line for line in lines if line.endswith(" stars")]
+def rate_figures(sim: Any, budget: RateBudget) -> dict[str, Any]:
+    """Requests, refusals and the efficiency at `budget`, from the simulator's request log."""
+    frame = requests_frame(sim.requests())
+    accepted = frame[~frame["rejected"]]
+    first = window_start(accepted["start"].to_numpy(), budget)
+    rate = achieved_rate(accepted, skip_burst=first)
+    starts = np.sort(accepted["start"].to_numpy())[first:]
     return {
-        "seconds": seconds,
-        "timed_out": timed_out,
-        "returncode": process.returncode,
-        "repos": len(names),
-        "results_ok": len(stars),
-        "results_failed": sum(": error: " in line for line in lines),
-        "peak_rss_mb": peak,
-        "stderr_tail": stderr_tail if process.returncode else "",
+        "requests": len(frame),
+        "rejections": int(frame["rejected"].sum()),
+        "window_s": float(starts[-1] - starts[0]) if len(starts) > 1 else 0.0,
+        "achieved_per_second": None if math.isnan(rate) else rate,
+        "efficiency": None if math.isnan(rate) else rate / budget.per_second,
+        "budget_overshoot": budget_overshoot(accepted, budget.limit, budget.per_second),
     }
 
 
-def pipeline_env(
-    api_url: str, sim: Simulator, budget: RateBudget, storage: Path, home: Path
-) -> dict[str, str]:
-    """The CLI's environment (its settings' edge): the server, the simulator, the budget, a
-    result-cache folder, no token."""
-    return process_environment(
-        {
-            "PREFECT_API_URL": api_url,
-            "GITHUB_API_URL": sim.url,
-            "PREFECT_HOME": str(home),
-            "PREFECT_LOCAL_STORAGE_PATH": str(storage),
-            "GITHUB_STARS_RATE_LIMIT": str(budget.limit),
-            "GITHUB_STARS_RATE_PER_SECOND": str(budget.per_second),
-            "GITHUB_TOKEN": None,
-        }
-    )
-
-
-def enforce_budget(sim: Simulator, budget: RateBudget) -> int:
-    """Make the simulator refuse (429) more than burst + ceil(rate) requests in any second."""
-    allowed = budget.limit + math.ceil(budget.per_second)
-    sim.configure(
-        secondary_limit=allowed, secondary_window=1.0, rate_limit=1_000_000, rate_limit_status=429
-    )
-    sim.reset()
-    return allowed
-
-
-def pipeline_run(
-    sim: Simulator, names: list[str], env: dict[str, str], budget: RateBudget, timeout: float
-) -> dict[str, Any]:
-    """One CLI run against the simulator enforcing `budget`; its requests and rates."""
-    allowed = enforce_budget(sim, budget)
-    run = run_cli(names, env, timeout)
-    frame = requests_frame(sim.requests())
-    accepted = frame[~frame["rejected"]]
-    starts = accepted["start"].sort_values().to_numpy()
-    burst = window_start(starts, budget)
-    after_burst = starts[burst:]
-    rate = achieved_rate(accepted, skip_burst=burst)
-    run.update(
-        {
-            "budget_limit": budget.limit,
-            "budget_per_second": budget.per_second,
-            "simulator_allows_per_second_window": allowed,
-            "requests": len(frame),
-            "rejections": int(frame["rejected"].sum()),
-            "requests_span_s": float(starts[-1] - starts[0]) if len(starts) > 1 else 0.0,
-            "burst_requests": int(burst),
-            "window_after_burst_s": float(after_burst[-1] - after_burst[0])
-            if len(after_burst) > 1
-            else 0.0,
-            "achieved_per_second": rate,
-            "efficiency": rate / budget.per_second if not math.isnan(rate) else None,
-            "bucket_overshoot": bucket_overshoot(starts, budget),
-        }
-    )
-    return {**run, "_frame": frame}
-
-
-@contextlib.contextmanager
-def prefect_server_on(database: str) -> Iterator[tuple[PrefectServer, Any]]:
-    """A Prefect server on `database` ('sqlite' or 'postgresql'); yields (server, cluster)."""
-    if database == "sqlite":
-        with PrefectServer() as server:
-            yield server, None
-        return
-    with PostgresCluster() as cluster, PrefectServer(database_url=cluster.url) as server:
-        yield server, cluster
-
-
-def flow_runs_in_database(server: PrefectServer, cluster: Any) -> tuple[str, int]:
-    """Which database holds the server's flow runs, and how many `show-stars` runs it has."""
-    query = (
-        "SELECT count(*) FROM flow_run JOIN flow ON flow.id = flow_run.flow_id "
-        "WHERE flow.name = 'show-stars'"
-    )
-    if cluster is not None:
-        return "postgresql", int(cluster.psql(query))
-    with contextlib.closing(sqlite3.connect(server.home / "prefect.db", timeout=30)) as db:
-        return "sqlite", int(db.execute(query).fetchone()[0])
-
-
-def database_scenario(
-    database: str, sim: Simulator, names: list[str], plan: ScalePlan
-) -> dict[str, Any]:
-    """Token-budget run, full snapshot, cached re-run on one Prefect server on `database`."""
-    work = Path(tempfile.mkdtemp(prefix="github-stars-bench-scale-"))
+def on_database(database: str, sim: Any, mode: str, dask: bool) -> dict[str, Any]:
+    """The runs on a Prefect server on `database` (with `dask`, threads vs Dask too)."""
+    token, window, fast, full_repos, deadlines, dask_sizes = PLANS[mode]
+    names, work = snapshot_repo_names(), Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    token_n = token.limit + math.ceil(token.per_second * window) + 1
+    planned = [  # name, repositories, budget, result cache, deadline, options, latency
+        ("token_budget", names[:token_n], token, "token", deadlines[0], (), 0.0),
+        ("full_snapshot", names[:full_repos], fast, "full", deadlines[1], (), 0.0),
+        ("cached_rerun", names[:full_repos], fast, "full", deadlines[2], (), 0.0),
+    ]
+    for n in dask_sizes if dask else ():
+        planned += [
+            (f"threads_{n}", names[:n], fast, f"threads-{n}", deadlines[3], (), 0.2),
+            (f"dask_{n}", names[:n], fast, f"dask-{n}", deadlines[3], ("--dask-workers", "2"), 0.2),
+        ]
+    runs: dict[str, Any] = {}
     try:
-        with prefect_server_on(database) as (server, cluster):
-            home = work / "client-home"
-
-            def env(budget: RateBudget, storage: str) -> dict[str, str]:
-                return pipeline_env(server.api_url, sim, budget, work / storage, home)
-
-            token = pipeline_run(
-                sim,
-                names[: token_repos(plan)],
-                env(plan.token_budget, "t"),
-                plan.token_budget,
-                plan.token_timeout_s,
-            )
-            full_names = names[: plan.full_repos] if plan.full_repos else names
-            full = pipeline_run(
-                sim,
-                full_names,
-                env(plan.fast_budget, "full"),
-                plan.fast_budget,
-                plan.full_timeout_s,
-            )
-            if full["timed_out"]:
-                cached = None
-            else:
-                cached = pipeline_run(
-                    sim,
-                    full_names,
-                    env(plan.fast_budget, "full"),
-                    plan.fast_budget,
-                    plan.cached_timeout_s,
+        with contextlib.ExitStack() as stack:
+            cluster = stack.enter_context(PostgresCluster()) if database == "postgresql" else None
+            server = stack.enter_context(PrefectServer(cluster and cluster.url, start_timeout=300))
+            for name, repos, budget, cache, deadline, options, latency in planned:
+                if name == "cached_rerun" and runs["full_snapshot"]["timed_out"]:
+                    continue
+                env = process_environment(
+                    {
+                        "PREFECT_API_URL": server.api_url,
+                        "GITHUB_API_URL": sim.url,
+                        "PREFECT_HOME": str(work / "home"),
+                        "PREFECT_LOCAL_STORAGE_PATH": str(work / cache),
+                        "GITHUB_STARS_HTTP_CACHE": str(work / cache / "http"),
+                        "GITHUB_STARS_RATE_LIMIT": str(budget.limit),
+                        "GITHUB_STARS_RATE_PER_SECOND": str(budget.per_second),
+                        "GITHUB_TOKEN": None,
+                    }
                 )
-            served_by, flow_runs = flow_runs_in_database(server, cluster)
+                runs[name] = pipeline_run(sim, repos, env, budget, deadline, options, latency)
+            query = "SELECT count(*) FROM flow_run JOIN flow ON flow.id = flow_id "
+            query += "WHERE flow.name = 'show-stars'"  # which database kept the runs
+            if cluster is None:
+                with contextlib.closing(sqlite3.connect(server.home / "prefect.db")) as db:
+                    served_by = f"sqlite ({db.execute(query).fetchone()[0]} flow runs)"
+            else:
+                served_by = f"postgresql ({cluster.psql(query)} flow runs)"
             server_start = server.start_seconds
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return summarise_database(database, served_by, flow_runs, server_start, token, full, cached)
-
-
-def summarise_database(
-    database: str,
-    served_by: str,
-    flow_runs: int,
-    server_start: float,
-    token: dict,
-    full: dict,
-    cached: dict | None,
-) -> dict[str, Any]:
-    """The headline keys of one database, plus each run's details."""
-    projected = None
-    if full["timed_out"] and full["requests"]:
-        projected = full["seconds"] * full["repos"] / full["requests"]
-    return {
-        "database": served_by,
-        "requested_database": database,
-        "flow_runs_in_database": flow_runs,
-        "server_start_s": server_start,
-        "pipeline_efficiency_token_budget": token["efficiency"],
-        "pipeline_efficiency_fast_budget": full["efficiency"],
-        "pipeline_rejections": token["rejections"]
-        + full["rejections"]
-        + (cached["rejections"] if cached else 0),
-        "full_snapshot_seconds": None if full["timed_out"] else full["seconds"],
-        "full_snapshot_projected_seconds": projected,
-        "full_snapshot_cached_seconds": cached["seconds"]
-        if cached and not cached["timed_out"]
-        else None,
-        "full_snapshot_cached_requests": cached["requests"] if cached else None,
+    token, full, cached = runs["token_budget"], runs["full_snapshot"], runs.get("cached_rerun")
+    headline = {  # the targets' keys (None where a run was cut or not run)
+        "efficiency_token_budget": token["efficiency"],
+        "efficiency_fast_budget": full["efficiency"],
+        "rejections": sum(run["rejections"] for run in runs.values()),
+        "full_snapshot_s": None if full["timed_out"] else full["seconds"],
+        "full_snapshot_cached_s": cached["seconds"] if cached and not cached["timed_out"] else None,
         "full_snapshot_peak_rss_mb": full["peak_rss_mb"],
-        "runs": {"token_budget": token, "full_snapshot": full, "cached_rerun": cached},
+        "full_snapshot_projected_s": full["projected_s"],
+        "cached_rerun_requests": cached["requests"] if cached else None,
+        "prefect_server_start_s": server_start,
     }
+    return {"summary": headline, "served_by": served_by, "runs": runs}
 
 
-def evaluate(summary: dict[str, Any], databases: list[str]) -> dict[str, bool]:
-    """`met` for each target key (and its `_postgres` twin)."""
-    met = {}
-    for database in databases:
-        suffix = "" if database == "sqlite" else "_postgres"
-        for key, (op, threshold) in TARGETS.items():
-            value = summary.get(key + suffix)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                met[key + suffix] = False
-            elif op == ">=":
-                met[key + suffix] = bool(value >= threshold)
-            elif op == "<=":
-                met[key + suffix] = bool(value <= threshold)
-            else:
-                met[key + suffix] = bool(value == threshold)
-    return met
-
-
-def measure_scale(plan: ScalePlan, databases: list[str]) -> dict[str, Any]:
-    """Every database's scenario against one simulator; JSON-ready results (+ frames)."""
-    from github_stars.servers import free_port, start_simulator
-    from github_stars.simulator.snapshot import snapshot_repo_names
-
-    names = snapshot_repo_names()
+def measure(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     sim = start_simulator(port=free_port())
-    per_database = {}
     try:
-        for database in databases:
-            per_database[database] = database_scenario(database, sim, names, plan)
+        last = args.databases[-1]
+        databases = {db: on_database(db, sim, mode, db == last) for db in args.databases}
     finally:
         sim.stop()
-    summary: dict[str, Any] = {}
-    for database, result in per_database.items():
-        suffix = "" if database == "sqlite" else "_postgres"
-        for key in (
-            *TARGETS,
-            "database",
-            "full_snapshot_projected_seconds",
-            "full_snapshot_cached_requests",
-            "server_start_s",
-        ):
-            summary[key + suffix] = result[key]
-    return {
-        "summary": summary,
-        "met": evaluate(summary, databases),
-        "targets": {k: f"{op} {v:g}" for k, (op, v) in TARGETS.items()},
-        "databases": per_database,
-    }
+    summary, checked = {}, {}
+    for db, result in databases.items():
+        for key, value in result["summary"].items():
+            summary[f"{key}_{db}"] = value
+            if key in TARGETS:
+                checked[f"{key}_{db}"] = met(value, TARGETS[key])
+    runs = databases[args.databases[-1]]["runs"]
+    for n in PLANS[mode][-1]:  # a cut run counts with its projection
+        dask, threads = runs[f"dask_{n}"], runs[f"threads_{n}"]
+        seconds = [run["projected_s"] or run["seconds"] for run in (dask, threads)]
+        summary[f"dask_over_threads_{n}"] = seconds[0] / seconds[1]
+    return {"summary": summary, "met": checked, "targets": TARGETS, "databases": databases}
 
 
-def frames_of(results: dict[str, Any]) -> dict[str, dict[str, pd.DataFrame]]:
-    """Pop the request frames out of the results (they do not go into the JSON)."""
-    return {
-        database: {run: details.pop("_frame") for run, details in result["runs"].items() if details}
-        for database, result in results["databases"].items()
-    }
+if __name__ == "__main__":
+    prepare_environment()
+    usage = "comma-separated, from sqlite,postgresql (Dask runs on the last)"
+    databases = {"type": lambda text: text.split(","), "default": DATABASES, "help": usage}
+    raise SystemExit(main("scale", measure, databases=databases))
