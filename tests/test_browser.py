@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_start.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
-START_TIMEOUT = 240  # binder/start waits for the Prefect server (15-30 s on a busy machine)
+START_TIMEOUT = 240  # binder/start waits for the Prefect server (docs/decisions.md: timeouts)
 LESSON_TIMEOUT = 240_000  # ms, the whole lesson
 # JupyterLab settings for a quiet, deterministic session: no news/update pop-ups, and every
 # cell kept in the page (no windowing) so outputs of cells off screen can be checked.
@@ -174,10 +174,16 @@ def lab_page(browser, lab: Lab):
     page.close()
 
 
-def code_cells_done(page, expected: int) -> bool:
-    """True when every code cell shows an execution count (none pending: `[*]` or `[ ]`)."""
-    prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-    return len(prompts) == expected and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts)
+def code_cells_done(page, cells: int, hidden: int) -> bool:
+    """True when every code cell whose input shows has an execution count (none pending: `[*]`
+    or `[ ]`); a cell whose input is collapsed (a hidden solution) shows no prompt at all."""
+    prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+    shown = [p for p in prompts if p]
+    return (
+        len(prompts) == cells
+        and len(shown) == cells - hidden
+        and all(re.fullmatch(r"\[\d+\]:", p) for p in shown)
+    )
 
 
 def fail_with_page(page, why: str) -> None:
@@ -225,10 +231,14 @@ def finished_lesson(lab: Lab, lab_page):
     page = lab_page
     lesson = nbformat.read(lab.notebook_dir / LESSON, as_version=4)
     code_cells = sum(cell.cell_type == "code" for cell in lesson.cells)
+    hidden = sum(
+        cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("source_hidden", False)
+        for cell in lesson.cells
+    )
     page.goto(lab.at(f"lab/tree/{LESSON}"))
     run_all_cells(page)
     deadline = time.monotonic() + LESSON_TIMEOUT / 1000
-    while not code_cells_done(page, code_cells):
+    while not code_cells_done(page, code_cells, hidden):
         if time.monotonic() > deadline:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=ARTIFACTS / "jupyterlab-lesson-00-unfinished.png")
