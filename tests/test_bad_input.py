@@ -6,9 +6,7 @@ the flow; here the whole catalogue goes through the flow and the CLI at once.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from cli_process import run_cli
 
 from github_stars.pipeline import show_stars
 from github_stars.simulator.snapshot import snapshot_repo_names, snapshot_stars
@@ -25,16 +23,6 @@ MALFORMED = {  # name -> the reason the user is shown
     OVER_LONG: "repository must be 1-100 letters, digits, '.', '-' or '_'",
 }
 VALID = ["mitmproxy/mitmproxy", "sphinx-doc/sphinx"]
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def test_every_bad_name_is_reported_and_never_sent_and_the_rest_go_through(sim, settings):

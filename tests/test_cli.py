@@ -8,6 +8,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import cli_process
 import pytest
 
 from github_stars.core.star_history import StarHistory
@@ -18,17 +19,9 @@ STARS = snapshot_stars()
 
 
 def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k != "GITHUB_API_URL"}
-    environ["GITHUB_STARS_SIMULATOR_PORT"] = str(free_port())  # its own simulator
-    environ |= env
-    return subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=environ,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    """The command with a simulator of its own (a free port) unless `env` names one."""
+    own = {"GITHUB_STARS_SIMULATOR_PORT": str(free_port())}
+    return cli_process.run_cli(*args, cwd=cwd, without=("GITHUB_API_URL",), **own | env)
 
 
 def test_default_run_uses_the_bundled_simulator(tmp_path):

@@ -7,13 +7,11 @@ Complements test_client.py (one request -> typed error) and test_pipeline.py (50
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 import time
 from uuid import UUID
 
 import pytest
+from cli_process import run_cli
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.utilities.math import lower_clamp_multiple
@@ -71,16 +69,6 @@ def repo_log(sim, repo: str, expected: int, timeout: float = 10.0) -> list[dict]
         if len(log) >= expected or time.monotonic() > deadline:
             return log
         time.sleep(0.1)
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 # --- server errors, timeouts, broken connections ------------------------------------------

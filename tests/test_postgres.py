@@ -6,12 +6,11 @@ github_stars` against the session's simulator; nothing left behind."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
+from cli_process import run_cli
 
 from github_stars.servers import PostgresCluster, PrefectServer, postgres_available
 from github_stars.servers.postgres import SUPERUSER
@@ -40,16 +39,6 @@ def wait_for(query, cluster: PostgresCluster, expected: str, timeout: float = 60
     while (answer := cluster.psql(query)) != expected and time.monotonic() < deadline:
         time.sleep(0.5)
     return answer
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def test_the_pipeline_runs_on_a_prefect_server_backed_by_postgresql(sim) -> None:

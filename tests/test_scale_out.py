@@ -11,6 +11,7 @@ not travel (each worker reads its own). Every process is started and stopped her
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
 import signal
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import cli_process
 import pytest
 from distributed import Client, get_task_stream
 from prefect import get_client
@@ -45,6 +47,7 @@ SEED = ["PrefectHQ/prefect", "pydantic/pydantic", "huggingface/transformers"]
 pytestmark = pytest.mark.timeout(600)
 CLI_TIMEOUT = 420
 TWO_CLI_RUNS = pytest.mark.timeout(2 * CLI_TIMEOUT + 240)
+run_cli = functools.partial(cli_process.run_cli, timeout=CLI_TIMEOUT)
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -166,16 +169,6 @@ def run_on(address: str, repos: list[str], settings: Settings):
     """The finished flow on the cluster at `address`, as the CLI runs it: its state."""
     shared = settings.with_changes(share_pause=True)
     return on_dask(address)(repos, shared, return_state=True)
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-    )
 
 
 def expected_lines(repos: list[str]) -> list[str]:

@@ -32,7 +32,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import cli_process
 import psutil
 import pytest
 from prefect import get_client
@@ -68,21 +70,10 @@ def record_figures(test: str, **figures: object) -> None:
     print(f"\n{test}: {json.dumps(figures)}")
 
 
-def run_cli(
-    *args: str, stdin: bytes | None = None, timeout: float = CLI_TIMEOUT, **env: str
-) -> subprocess.CompletedProcess:
-    """`python -m github_stars ARGS` with `env` added (no token nor GITHUB_API_URL unless
-    given); its output as text."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
-    done = subprocess.run(
-        [sys.executable, "-m", "github_stars", *args],
-        env=environ | env,
-        input=stdin,
-        capture_output=True,
-        timeout=timeout,
-    )
-    done.stdout, done.stderr = done.stdout.decode(), done.stderr.decode()
-    return done
+def run_cli(*args: str, **options: Any) -> subprocess.CompletedProcess:
+    """The command with `options` (`stdin`, `timeout`, env), and no token nor GITHUB_API_URL
+    unless given."""
+    return cli_process.run_cli(*args, without=("GITHUB_TOKEN", "GITHUB_API_URL"), **options)
 
 
 def rows(location: Path) -> list:
