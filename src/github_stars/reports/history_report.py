@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import StrMethodFormatter
 
 from github_stars.core.history_records import BACKFILLED, COLUMNS
+from github_stars.reports.files import save_chart, save_csv
 
 MOVER_COLUMNS = ["repo", "stars_then", "stars_now", "gain", "gain_percent", "estimated"]
 MARKERS_UP_TO = 120  # days: a longer chart draws its lines without a marker per day
@@ -183,10 +184,6 @@ def save_history(
     """Write the history as CSV (columns `COLUMNS`) and/or the stars-over-time chart as PNG
     (folders are created)."""
     if csv_path:
-        Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-        history_csv_frame(frame).to_csv(csv_path, index=False)
+        save_csv(history_csv_frame(frame), csv_path)
     if chart_path:
-        Path(chart_path).parent.mkdir(parents=True, exist_ok=True)
-        fig = plot_stars_over_time(frame, title)
-        fig.savefig(chart_path, dpi=120)
-        plt.close(fig)
+        save_chart(plot_stars_over_time(frame, title), chart_path)

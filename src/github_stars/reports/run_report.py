@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from github_stars.core import RepoResult
+from github_stars.reports.files import save_chart, save_csv
 
 COLUMNS = ["repo", "stars", "forks", "watchers", "language", "created_at", "error", "cached"]
 
@@ -63,13 +64,9 @@ def save_results(
 ) -> None:
     """Write the results as CSV and/or a PNG bar chart (folders are created)."""
     if csv_path:
-        Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-        results_frame(results).to_csv(csv_path, index=False)
+        save_csv(results_frame(results), csv_path)
     if chart_path:
-        Path(chart_path).parent.mkdir(parents=True, exist_ok=True)
-        fig = plot_stars(results, title)
-        fig.savefig(chart_path, dpi=120)
-        plt.close(fig)
+        save_chart(plot_stars(results, title), chart_path)
 
 
 def results_json(results: Iterable[RepoResult], api: str) -> list[dict[str, Any]]:
