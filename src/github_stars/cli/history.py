@@ -247,14 +247,10 @@ def backfill(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from contextlib import ExitStack
 
     from github_stars.backfill import backfill_line, backfill_stars
-    from github_stars.cli.api_choice import api_for_run
-    from github_stars.cli.prefect_connection import prefect_for_run
     from github_stars.cli.progress import RunProgress, summary
-    from github_stars.cli.run import history_refusal, outcomes_after_failure, run_settings
-    from github_stars.cli.verbosity import set_log_verbosity
+    from github_stars.cli.run import enter_run, outcomes_after_failure
     from github_stars.core import GitHubStarsError, observing
     from github_stars.core.star_history import resolve_location
-    from github_stars.settings import LabPlaces, without_flow_heartbeats
 
     names, bad_lines = backfill_names(parser, args)
     if not names:
@@ -262,15 +258,11 @@ def backfill(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     location = resolve_location(args.location)  # a flow parameter: absolute
     started = time.perf_counter()
     with ExitStack() as stack:
-        settings, api_notice = stack.enter_context(api_for_run(run_settings(args)))
-        refusal = history_refusal(location, settings)
-        if refusal:
-            say(f"{parser.prog}: --backfill: {refusal}")
+        entered = enter_run(stack, args, location, f"{parser.prog}: --backfill")
+        if entered is None:
             return EXIT_USAGE
-        prefect_notice = stack.enter_context(prefect_for_run(LabPlaces.from_environment()))
-        set_log_verbosity(False, False)
-        stack.enter_context(without_flow_heartbeats())
-        say(api_notice, prefect_notice)
+        settings, notices = entered
+        say(*notices)
         watcher = stack.enter_context(RunProgress(len(names), settings.budget))
         stack.enter_context(observing(watcher))
         try:

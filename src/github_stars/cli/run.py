@@ -141,6 +141,36 @@ def history_refusal(location: str | None, settings: Settings) -> str | None:
         return str(exc)
 
 
+def enter_run(
+    stack: ExitStack,
+    args: argparse.Namespace,
+    history: str | None,
+    refused_as: str,
+    *,
+    shared: bool = False,
+    verbose: bool = False,
+    quiet: bool = False,
+) -> tuple[Settings, list[str]] | None:
+    """Enter on `stack`, in this order, what a flow run of the command line needs: the API (the
+    bundled simulator unless one is named), the check that `history` takes its figures, the
+    Prefect server (`shared`: usable by other processes), Prefect's log verbosity (`verbose`,
+    `quiet`) and no flow-run heartbeats. The run's settings and the notices saying which API and
+    server; None when the history refuses (said as `REFUSED_AS: why`, before any server starts)."""
+    from github_stars.cli.api_choice import api_for_run
+    from github_stars.cli.prefect_connection import prefect_for_run
+    from github_stars.cli.verbosity import set_log_verbosity
+
+    settings, api_notice = stack.enter_context(api_for_run(run_settings(args)))
+    refusal = history_refusal(history, settings)
+    if refusal:
+        say(f"{refused_as}: {refusal}")
+        return None
+    prefect = stack.enter_context(prefect_for_run(LabPlaces.from_environment(), shared=shared))
+    set_log_verbosity(verbose, quiet)
+    stack.enter_context(without_flow_heartbeats())
+    return settings, [api_notice, str(prefect)]
+
+
 def say(*lines: str) -> None:
     for line in lines:
         print(line, file=sys.stderr, flush=True)
@@ -179,26 +209,20 @@ def run_pipeline(
     and (with `--dask-*`) the cluster they name, watched by a progress display or a recorder.
     None when the history belongs to another API (a usage error, said on stderr)."""
     from github_stars import pipeline
-    from github_stars.cli.api_choice import api_for_run
-    from github_stars.cli.prefect_connection import prefect_for_run
     from github_stars.cli.progress import RunProgress, RunRecorder
-    from github_stars.cli.verbosity import set_log_verbosity
     from github_stars.core import GitHubStarsError, observing
 
     dask = args.dask_workers is not None or args.dask_address is not None
     with ExitStack() as stack:
-        settings, api_notice = stack.enter_context(api_for_run(run_settings(args)))
-        refusal = history_refusal(history, settings)
-        if refusal:
-            say(f"{parser.prog}: --history: {refusal}")
-            return None
-        prefect_notice = stack.enter_context(
-            prefect_for_run(LabPlaces.from_environment(), shared=dask)
+        refused_as = f"{parser.prog}: --history"
+        entered = enter_run(
+            stack, args, history, refused_as, shared=dask, verbose=args.verbose, quiet=args.quiet
         )
-        set_log_verbosity(args.verbose, args.quiet)
-        stack.enter_context(without_flow_heartbeats())
+        if entered is None:
+            return None
+        settings, notices = entered
         if not args.quiet:
-            say(api_notice, prefect_notice, *budget_warning(names, settings))
+            say(*notices, *budget_warning(names, settings))
         show = not (args.quiet or args.verbose)
         watcher = RunProgress(len(names), settings.budget) if show else RunRecorder()
         stack.enter_context(watcher)
