@@ -40,8 +40,9 @@ def measured(sim: Any, budget: RateBudget, run: dict[str, Any]) -> dict[str, Any
     """The backfill's figures, as `scale.pipeline_run` measures a run of the pipeline."""
     from github_stars.lab.measure import requests_frame
 
-    pages = requests_frame(sim.requests())["path"].str.endswith("/stargazers/history").sum()
-    return run | rate_figures(sim, budget) | {"history_pages": int(pages)}
+    frame = requests_frame(sim.requests())
+    pages = frame["path"].str.endswith("/stargazers/history").sum()
+    return run | rate_figures(frame, budget) | {"history_pages": int(pages)}
 
 
 def rows_by_source(location: str) -> dict[str, int]:

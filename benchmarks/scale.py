@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.common import main, met, prepare_environment, run_cli
 from github_stars.lab.measure import achieved_rate, budget_overshoot, requests_frame
@@ -78,7 +79,7 @@ def pipeline_run(sim: Any, names: list[str], env: dict, budget: RateBudget, dead
     sim.configure(latency=latency, secondary_limit=allowed, rate_limit=10**6, rate_limit_status=429)
     sim.reset()
     run = run_cli([*args, *names], env, deadline)
-    figures = rate_figures(sim, budget)
+    figures = rate_figures(requests_frame(sim.requests()), budget)
     return (
         run
         | figures
@@ -92,9 +93,9 @@ def pipeline_run(sim: Any, names: list[str], env: dict, budget: RateBudget, dead
     )
 
 
-def rate_figures(sim: Any, budget: RateBudget) -> dict[str, Any]:
-    """Requests, refusals and the efficiency at `budget`, from the simulator's request log."""
-    frame = requests_frame(sim.requests())
+def rate_figures(frame: pd.DataFrame, budget: RateBudget) -> dict[str, Any]:
+    """Requests, refusals and the efficiency at `budget`, from the simulator's request log
+    (`lab.measure.requests_frame`)."""
     accepted = frame[~frame["rejected"]]
     first = window_start(accepted["start"].to_numpy(), budget)
     rate = achieved_rate(accepted, skip_burst=first)
