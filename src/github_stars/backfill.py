@@ -38,19 +38,16 @@ from github_stars.core import (
     BadResponse,
     GitHubApi,
     RateLimited,
-    RepoNotFound,
     RepoResult,
     Settings,
     StarHistory,
     StarRecord,
-    TransientError,
-    UnexpectedStatus,
     notify,
     open_history,
     retry_if_transient,
     validate_repo_name,
 )
-from github_stars.core.client import MAX_BODY_BYTES, count_problem, rate_limit_wait
+from github_stars.core.client import MAX_BODY_BYTES, count_problem, get_answer
 from github_stars.core.history_records import BACKFILLED
 
 PER_PAGE = 30  # weeks a page, as GitHub's documented example asks
@@ -87,41 +84,16 @@ class StarHistoryAnswer:
 
 
 # --- requests --------------------------------------------------------------------------------
-def _failure(response: httpx.Response, name: str) -> Exception:
-    """The typed error of an answer that is not a success (as `client.fetch_repo` reads one)."""
-    status = response.status_code
-    if status == 404:
-        return RepoNotFound(f"{name}: not found (404)")
-    try:
-        detail = str(response.json().get("message", "")).strip()
-    except (ValueError, AttributeError):
-        detail = ""
-    wait = rate_limit_wait(response)
-    if wait is not None:
-        message = f"{name}: rate limited ({status}: {detail or 'rate limit exceeded'})"
-        return RateLimited(message, wait_seconds=wait)
-    if status >= 500:
-        return TransientError(f"{name}: server error {status}")
-    return UnexpectedStatus(f"{name}: HTTP {status}" + (f" ({detail})" if detail else ""))
-
-
 def _get(api: GitHubApi, name: str, url: str) -> httpx.Response:
     """One request within the run's rate limit and GitHub's pause: a 2xx answer, or a typed
     error (a refusal pauses every task of the run, as in the daily pipeline)."""
     api.take_request_slot()  # the run's own limit; one round trip for many waiting tasks
     api.wait_out_pause(name)  # a pause GitHub asked for holds every task
     try:
-        response = api.resources.http.get(url)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"{name}: timed out ({type(exc).__name__})") from None
-    except httpx.TransportError as exc:
-        raise TransientError(f"{name}: connection failed ({type(exc).__name__}: {exc})") from None
-    if response.is_success:
-        return response
-    failure = _failure(response, name)
-    if isinstance(failure, RateLimited):
-        api.pause(failure)  # every task waits as long as GitHub asked; then Prefect retries
-    raise failure
+        return get_answer(api.resources.http, url, name)
+    except RateLimited as refusal:
+        api.pause(refusal)  # every task waits as long as GitHub asked; then Prefect retries
+        raise
 
 
 def _json(response: httpx.Response, name: str, what: str) -> Any:

@@ -203,15 +203,22 @@ def parse_repo(response: httpx.Response, full_name: str) -> dict[str, Any]:
 def fetch_repo(http: httpx.Client, full_name: str) -> dict[str, Any]:
     """One `GET /repos/{owner}/{repo}` with `http`: the repository JSON or a typed error."""
     name = validate_repo_name(full_name)
+    return parse_repo(get_answer(http, f"/repos/{name}", name), name)
+
+
+def get_answer(http: httpx.Client, url: str, name: str) -> httpx.Response:
+    """One GET of `url` (about repository `name`) with `http`: a 2xx response, or a typed
+    error: `TransientError` (timeout, connection, 5xx), `RepoNotFound` (404), `RateLimited`
+    (with the wait GitHub asked for) or `UnexpectedStatus`."""
     try:
-        response = http.get(f"/repos/{name}")
+        response = http.get(url)
     except httpx.TimeoutException as exc:
         raise TransientError(f"{name}: timed out ({type(exc).__name__})") from None
     except httpx.TransportError as exc:
         raise TransientError(f"{name}: connection failed ({type(exc).__name__}: {exc})") from None
     status = response.status_code
     if response.is_success:
-        return parse_repo(response, name)
+        return response
     if status == 404:
         raise RepoNotFound(f"{name}: not found (404)")
     wait = rate_limit_wait(response)
