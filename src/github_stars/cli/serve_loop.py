@@ -258,7 +258,8 @@ async def _keep_watching(plan: ServePlan, stop: asyncio.Event) -> None:
 
 def finish(plan: ServePlan) -> str:
     """After serving: pause the schedule (unless another `serve` of the deployment is alive)
-    and withdraw this `serve`'s announcement, quickly (no retries); the sentence to say."""
+    and withdraw this `serve`'s announcement, quickly (one retry per request); the sentence to
+    say."""
     from prefect import get_client
     from prefect.settings import (
         PREFECT_API_REQUEST_TIMEOUT,
@@ -268,7 +269,9 @@ def finish(plan: ServePlan) -> str:
 
     if not plan.claimed:
         return f"Stopped before serving {plan.name}: its schedule was not changed."
-    quick = {PREFECT_CLIENT_MAX_RETRIES: 0, PREFECT_API_REQUEST_TIMEOUT: 10.0}
+    # One retry: a Prefect server on SQLite that is busy writing answers 503 for a moment, and a
+    # schedule left active would keep making runs nothing serves; more would hold up the stop.
+    quick = {PREFECT_CLIENT_MAX_RETRIES: 1, PREFECT_API_REQUEST_TIMEOUT: 10.0}
     try:
         with temporary_settings(quick), get_client(sync_client=True) as client:
             others = plan.presence.others(client)
